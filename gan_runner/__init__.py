@@ -1,0 +1,1 @@
+"""gan-runner: a Hydra-driven runner for GAN experiments."""

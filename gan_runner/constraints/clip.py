@@ -1,0 +1,17 @@
+"""WGAN weight clipping (Arjovsky 2017): clamp every D parameter to [-c, c] after each D step."""
+import torch
+from torch import nn
+
+from gan_runner.constraints.base import Constraint
+
+
+class WeightClip(Constraint):
+    def __init__(self, c: float = 0.01):
+        if c <= 0:
+            raise ValueError(f"constraint.clip.c must be positive, got {c}")
+        self.c = c
+
+    @torch.no_grad()
+    def after_d_step(self, discriminator: nn.Module) -> None:
+        for p in discriminator.parameters():
+            p.clamp_(-self.c, self.c)

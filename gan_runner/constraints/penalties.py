@@ -1,0 +1,39 @@
+"""Gradient penalties added to D's loss. Every gradient is per sample, w.r.t. D's input, flattened."""
+import torch
+from torch import Tensor
+
+from gan_runner.constraints.base import Constraint, Critic, input_gradients
+
+
+def per_sample_uniform(like: Tensor) -> Tensor:
+    """One epsilon per sample, broadcast over all other dimensions (not one per pixel)."""
+    shape = (like.shape[0],) + (1,) * (like.dim() - 1)
+    return torch.rand(shape, device=like.device, dtype=like.dtype)
+
+
+class GradientPenalty(Constraint):
+    """WGAN-GP (Gulrajani 2017): weight * E[(||grad D(x_hat)|| - 1)^2] on random interpolates."""
+
+    per_sample_gradients = True
+
+    def __init__(self, weight: float = 10.0):
+        self.weight = weight
+
+    def penalty(self, critic: Critic, real: Tensor, fake: Tensor) -> Tensor:
+        eps = per_sample_uniform(real)
+        x_hat = eps * real + (1.0 - eps) * fake.detach()
+        _, grad = input_gradients(critic, x_hat)
+        return self.weight * ((grad.norm(dim=1) - 1.0) ** 2).mean()
+
+
+class R1(Constraint):
+    """Mescheder 2018: (gamma / 2) E[||grad D(x)||^2] on real data."""
+
+    per_sample_gradients = True
+
+    def __init__(self, gamma: float = 10.0):
+        self.gamma = gamma
+
+    def penalty(self, critic: Critic, real: Tensor, fake: Tensor) -> Tensor:
+        _, grad = input_gradients(critic, real)
+        return 0.5 * self.gamma * grad.pow(2).sum(dim=1).mean()

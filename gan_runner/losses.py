@@ -1,0 +1,88 @@
+"""Adversarial losses as pure functions of the critic's raw scores (SPEC.md, "Adversarial losses").
+
+D returns a raw score v; v_r = D(real), v_f = D(G(z)). D minimizes `d_loss`, G minimizes `g_loss`; both are
+means over the batch. A loss is chosen in config by `_target_`, never by an if/elif on its name.
+"""
+import abc
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+class Loss(abc.ABC):
+    """Base: subclasses define the two players' objectives and nothing else (no state, no optimizer code)."""
+
+    #: True when `g_loss` also needs the critic's scores on real data (relativistic losses).
+    g_needs_real = False
+
+    @abc.abstractmethod
+    def d_loss(self, v_real: Tensor, v_fake: Tensor) -> Tensor: ...
+
+    @abc.abstractmethod
+    def g_loss(self, v_fake: Tensor, v_real: Tensor | None = None) -> Tensor: ...
+
+
+class CrossEntropy(Loss):
+    """D's cross-entropy with logits; `real_label` < 1 is one-sided label smoothing (Improved GAN)."""
+
+    def __init__(self, real_label: float = 1.0):
+        if not 0.0 < real_label <= 1.0:
+            raise ValueError(f"loss.real_label must be in (0, 1], got {real_label}")
+        self.real_label = real_label
+
+    def d_loss(self, v_real, v_fake):
+        a = self.real_label
+        real_term = a * F.softplus(-v_real) + (1.0 - a) * F.softplus(v_real)
+        return real_term.mean() + F.softplus(v_fake).mean()
+
+
+class Minimax(CrossEntropy):
+    """Goodfellow 2014, saturating: G minimizes log(1 - sigma(v_f)) = -softplus(v_f)."""
+
+    def g_loss(self, v_fake, v_real=None):
+        return -F.softplus(v_fake).mean()
+
+
+class NonSaturating(CrossEntropy):
+    """Goodfellow 2014, non-saturating: G minimizes -log sigma(v_f) = softplus(-v_f)."""
+
+    def g_loss(self, v_fake, v_real=None):
+        return F.softplus(-v_fake).mean()
+
+
+class MaximumLikelihood(CrossEntropy):
+    """NIPS'16 tutorial's J_G = -1/2 E exp(sigma^-1(D(G(z)))): the logit is v_f itself."""
+
+    def g_loss(self, v_fake, v_real=None):
+        return -0.5 * torch.exp(v_fake).mean()
+
+
+class LeastSquares(Loss):
+    """LSGAN with a=0, b=c=1 (Mao 2017)."""
+
+    def d_loss(self, v_real, v_fake):
+        return 0.5 * ((v_real - 1.0) ** 2).mean() + 0.5 * (v_fake**2).mean()
+
+    def g_loss(self, v_fake, v_real=None):
+        return 0.5 * ((v_fake - 1.0) ** 2).mean()
+
+
+class Hinge(Loss):
+    """Lim & Ye 2017."""
+
+    def d_loss(self, v_real, v_fake):
+        return F.relu(1.0 - v_real).mean() + F.relu(1.0 + v_fake).mean()
+
+    def g_loss(self, v_fake, v_real=None):
+        return -v_fake.mean()
+
+
+class Wasserstein(Loss):
+    """Arjovsky 2017: the critic maximizes E v_r - E v_f (needs a Lipschitz constraint to mean anything)."""
+
+    def d_loss(self, v_real, v_fake):
+        return v_fake.mean() - v_real.mean()
+
+    def g_loss(self, v_fake, v_real=None):
+        return -v_fake.mean()

@@ -1,0 +1,36 @@
+"""Fully connected G and D for 2-D toy data and the original 2014 GAN on MNIST."""
+import math
+
+from torch import Tensor, nn
+
+from gan_runner.nets.norm import feature_norm, maybe_weight_norm
+
+
+def _stack(sizes: list[int], act: nn.Module, norm: str) -> list[nn.Module]:
+    layers: list[nn.Module] = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers += [maybe_weight_norm(nn.Linear(n_in, n_out), norm), feature_norm(norm, n_out, False), act]
+    return layers
+
+
+class MLPGenerator(nn.Module):
+    def __init__(self, z_dim: int, shape: list[int], width: int = 256, depth: int = 3, norm: str = "none",
+                 output: str = "tanh"):
+        super().__init__()
+        self.z_dim, self.shape = z_dim, tuple(shape)
+        out = nn.Tanh() if output == "tanh" else nn.Identity()
+        self.net = nn.Sequential(*_stack([z_dim] + [width] * depth, nn.ReLU(), norm),
+                                 nn.Linear(width, math.prod(shape)), out)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z).view(-1, *self.shape)
+
+
+class MLPDiscriminator(nn.Module):
+    def __init__(self, shape: list[int], width: int = 256, depth: int = 3, norm: str = "none"):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), *_stack([math.prod(shape)] + [width] * depth, nn.LeakyReLU(0.2), norm),
+                                 nn.Linear(width, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x).squeeze(1)

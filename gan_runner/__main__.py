@@ -1,0 +1,3 @@
+from gan_runner.cli import main
+
+main()

@@ -1,0 +1,30 @@
+"""Instantiate the pieces of a run from its composed config: the LightningModule and the Trainer."""
+from pathlib import Path
+
+import hydra.utils
+import lightning.pytorch as L
+from omegaconf import DictConfig, OmegaConf
+
+from gan_runner.constraints import Constraints
+
+
+def build_module(cfg: DictConfig, data) -> L.LightningModule:
+    constraints = Constraints(hydra.utils.instantiate(node) for node in (cfg.constraint or {}).values() if node)
+    module_cls = hydra.utils.get_class(cfg.get("variant", {}).get("_target_", "gan_runner.modules.gan.GAN"))
+    return module_cls(
+        generator=hydra.utils.instantiate(cfg.model.generator),
+        discriminator=hydra.utils.instantiate(cfg.model.discriminator),
+        loss=hydra.utils.instantiate(cfg.loss),
+        constraints=constraints,
+        optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
+        z_dim=cfg.model.z_dim,
+        num_classes=data.num_classes,
+    )
+
+
+def build_trainer(cfg: DictConfig, out: Path, callbacks: list) -> L.Trainer:
+    kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
+    kwargs.pop("max_steps")  # counted in generator iterations by the batch stream instead
+    logger = hydra.utils.instantiate(cfg.logger)
+    return L.Trainer(max_epochs=1, max_steps=-1, logger=logger, callbacks=callbacks, default_root_dir=out,
+                     enable_checkpointing=False, num_sanity_val_steps=0, **kwargs)

@@ -1,0 +1,37 @@
+"""Lightning callbacks of a run: periodic evaluation and the rolling last checkpoint."""
+from pathlib import Path
+
+import lightning.pytorch as L
+
+from gan_runner.checkpoint import save_atomic
+
+
+class PeriodicEvaluation(L.Callback):
+    """Every `every` iterations: metrics of the EMA generator, logged and kept in `history`, and a sample picture."""
+
+    def __init__(self, evaluation, every: int, last: int, samples_dir: Path, history: list, on_result):
+        self.evaluation, self.every, self.last = evaluation, every, last
+        self.samples_dir, self.history, self.on_result = samples_dir, history, on_result
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        # The last iteration is evaluated by the run itself, on the full protocol.
+        if self.every <= 0 or module.iteration % self.every or module.iteration >= self.last:
+            return
+        result = self.evaluation(module, self.samples_dir / f"step_{module.iteration:06d}.png")
+        self.history.append({"step": module.iteration, **result})
+        module.log_dict({f"eval/{k}": float(v) for k, v in result.items()})
+        self.on_result(self.history)
+
+
+class RollingCheckpoint(L.Callback):
+    """Keep checkpoints/last.ckpt fresh every `every` iterations and at the end of training."""
+
+    def __init__(self, path: Path, every: int):
+        self.path, self.every = path, every
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        if module.iteration % self.every == 0:
+            save_atomic(trainer, self.path)
+
+    def on_train_end(self, trainer, module):
+        save_atomic(trainer, self.path)

@@ -1,0 +1,32 @@
+"""Find and vet the checkpoint a run resumes from; checkpoints are untrusted files, loaded with weights_only."""
+import os
+from pathlib import Path
+
+import torch
+
+from gan_runner.errors import UserError
+
+
+def last_checkpoint(output_dir: Path) -> Path:
+    return output_dir / "checkpoints" / "last.ckpt"
+
+
+def read_resumable(path: Path) -> dict | None:
+    """The checkpoint's gan-runner state ({'iteration', 'rng'}), None when there is none; UserError when corrupt."""
+    if not path.exists():
+        return None
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        return checkpoint["gan_runner"]
+    except Exception as exc:  # any unreadable or foreign file gets the same one-line answer
+        reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"checkpoint {path} cannot be resumed ({reason}): delete it to start over, "
+                        "or point hydra.run.dir at another folder") from None
+
+
+def save_atomic(trainer, path: Path) -> None:
+    """Write through a temporary file so that a crash mid-save never leaves a truncated last.ckpt."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    trainer.save_checkpoint(tmp)
+    os.replace(tmp, path)

@@ -1,0 +1,36 @@
+"""Pictures of a run: a grid of generated images, or generated vs real points over the critic's contour."""
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+from torchvision.utils import save_image  # noqa: E402
+
+
+def save_grid(images: torch.Tensor, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nrow = max(1, int(len(images) ** 0.5))
+    save_image(images.float().cpu(), path, nrow=nrow, normalize=True, value_range=(-1, 1), padding=1)
+
+
+def save_scatter(real: torch.Tensor, fake: torch.Tensor, critic, path: Path, title: str) -> None:
+    """Real and generated points over the critic's scores on a grid covering both."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    both = torch.cat([real, fake]).cpu()
+    lo, hi = both.min(0).values - 0.5, both.max(0).values + 0.5
+    xs, ys = torch.linspace(lo[0], hi[0], 120), torch.linspace(lo[1], hi[1], 120)
+    gx, gy = torch.meshgrid(xs, ys, indexing="xy")
+    scores = critic(torch.stack([gx.flatten(), gy.flatten()], 1)).view(120, 120).cpu()
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=110)
+    contour = ax.contourf(gx, gy, scores, levels=20, cmap="RdBu_r", alpha=0.6)
+    fig.colorbar(contour, ax=ax, fraction=0.046, label="critic score D(x)")
+    ax.scatter(*real.cpu().T, s=3, c="black", alpha=0.5, label="real")
+    ax.scatter(*fake.cpu().T, s=3, c="orange", alpha=0.6, label="generated")
+    ax.set_aspect("equal")
+    ax.set_title(title, fontsize=9)
+    ax.legend(loc="upper right", fontsize=7, markerscale=3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

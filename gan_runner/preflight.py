@@ -1,0 +1,69 @@
+"""Compose and validate every job of the command line before any work starts.
+
+Hydra reports a bad override with several lines and a hint about HYDRA_FULL_ERROR; a user of a sweep also wants
+to hear about the one impossible combination in a grid before the first job trains. Each failure here becomes a
+UserError of one line.
+"""
+import itertools
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException, MissingConfigException
+from omegaconf.errors import OmegaConfBaseException
+
+from gan_runner.errors import UserError
+from gan_runner.validate import validate
+
+CONFIG_DIR = Path(__file__).parent / "conf"
+MAX_JOBS_CHECKED = 256
+
+
+def group_options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+
+
+def expand(overrides: list[str]) -> list[list[str]]:
+    """Every job a multirun would launch, as override lists (continuous search spaces are left to the sweeper)."""
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException as exc:
+        raise UserError(f"cannot parse the command line: {str(exc).splitlines()[0]}") from None
+    choices = []
+    for o in parsed:
+        if o.is_sweep_override():
+            if o.is_discrete_sweep():
+                choices.append([f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()])
+        else:
+            choices.append([o.input_line])
+    return [list(job) for job in itertools.islice(itertools.product(*choices), MAX_JOBS_CHECKED)]
+
+
+def explain(exc: Exception) -> str:
+    """One line for a composition error."""
+    text = str(exc)
+    if isinstance(exc, MissingConfigException) and "Could not find '" in text:
+        missing = text.split("Could not find '")[1].split("'")[0]
+        group, _, option = missing.rpartition("/")
+        known = group_options(group)
+        if known:
+            return f"unknown option {group}={option}: choose one of {', '.join(known)}"
+    if "not in struct" in text or "Key '" in text and "is not in struct" in text:
+        key = text.split("'")[1] if "'" in text else text
+        return f"unknown key {key}: check the spelling with `gan-runner --cfg job`, or add a new key with +{key}=..."
+    return text.strip().splitlines()[0]
+
+
+def check(overrides: list[str]) -> None:
+    jobs = expand([o for o in overrides if not o.startswith("hydra/") and not o.startswith("hydra.")])
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        for job in jobs:
+            try:
+                cfg = compose("config", overrides=job)
+            except (HydraException, OmegaConfBaseException) as exc:
+                raise UserError(explain(exc)) from None
+            try:
+                validate(cfg)
+            except UserError as exc:
+                prefix = f"in job [{' '.join(job)}]: " if len(jobs) > 1 else ""
+                raise UserError(f"{prefix}{exc}") from None

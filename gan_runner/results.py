@@ -1,0 +1,32 @@
+"""metrics.json: the one file a run's result lives in, written atomically and read by resume and reports."""
+import json
+import math
+import os
+from pathlib import Path
+
+
+def _plain(value):
+    """JSON has no NaN or inf: write them as strings so the file stays valid for every reader."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def write(path: Path, result: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(_plain(result), indent=2))
+    os.replace(tmp, path)
+
+
+def read(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def best(history: list[dict], final: dict, objective: str) -> dict:
+    """The evaluation with the lowest objective, final included."""
+    candidates = [h for h in history + [final] if isinstance(h.get(objective), (int, float))]
+    return min(candidates, key=lambda h: h[objective]) if candidates else {}

@@ -1,0 +1,95 @@
+"""One experiment: build everything from the composed config, train, evaluate, write the run's results.
+
+This is the only module that knows about output folders, result files, loggers and the objective value.
+"""
+import logging
+import math
+import time
+from pathlib import Path
+
+import lightning.pytorch as L
+from omegaconf import DictConfig, OmegaConf
+
+from gan_runner import results
+from gan_runner.build import build_module, build_trainer
+from gan_runner.callbacks import PeriodicEvaluation, RollingCheckpoint
+from gan_runner.checkpoint import last_checkpoint, read_resumable
+from gan_runner.data.stream import BatchStream
+from gan_runner.evaluation import build_evaluation
+from gan_runner.modules.gan import Diverged
+from gan_runner.validate import validate
+
+log = logging.getLogger("gan_runner")
+
+
+def objective_value(result: dict, name: str) -> float:
+    """A finite float for Hydra's sweepers; a failed or diverged run scores +inf."""
+    value = result.get("metrics", {}).get("final", {}).get(name)
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else math.inf
+
+
+def run(cfg: DictConfig) -> float:
+    validate(cfg)
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    metrics_path, ckpt_path = out / "metrics.json", last_checkpoint(out)
+    resumed = read_resumable(ckpt_path)
+    previous = results.read(metrics_path) or {}
+    total = cfg.trainer.max_steps
+    if previous.get("status") == "completed" and previous.get("step", 0) >= total:
+        log.info("%s already holds a completed run of %d iterations", out, previous["step"])
+        return objective_value(previous, cfg.objective)
+
+    L.seed_everything(cfg.seed, verbose=False)
+    OmegaConf.save(cfg, out / "config.yaml", resolve=True)
+    data = hydra.utils.instantiate(cfg.data.source)
+    module = build_module(cfg, data)
+    start = resumed["iteration"] if resumed else 0
+    history = [h for h in previous.get("history", []) if h["step"] <= start]
+    base = {"status": "running", "step": start, "objective": cfg.objective, "history": history}
+
+    def checkpoint_written(step_history):
+        results.write(metrics_path, {**base, "step": module.iteration, "history": step_history})
+
+    trainer = build_trainer(cfg, out, [])
+    evaluation = build_evaluation(cfg.metrics, data, trainer.strategy.root_device)
+    trainer.callbacks.extend([
+        PeriodicEvaluation(evaluation, cfg.metrics.every_n_steps, total, out / "samples", history, checkpoint_written),
+        RollingCheckpoint(ckpt_path, cfg.checkpoint_every_n_steps),
+    ])
+    stream = BatchStream(data, cfg.data.batch_size, module.n_critic, total, cfg.seed, start=start)
+    results.write(metrics_path, base)
+    if resumed:
+        log.info("resuming %s from iteration %d", out, start)
+
+    started = time.time()
+    status, error, final = "completed", None, {}
+    try:
+        trainer.fit(module, train_dataloaders=stream, ckpt_path=ckpt_path if resumed else None, weights_only=True)
+    except Diverged as exc:
+        status, error = "diverged", str(exc)
+    finally:
+        _close_logger(trainer)
+    if status == "completed":
+        final = evaluation(module, out / "samples" / "final.png")
+    result = {
+        "status": status,
+        "error": error,
+        "step": module.iteration,
+        "wall_time_s": round(previous.get("wall_time_s", 0.0) * bool(resumed) + time.time() - started, 2),
+        "objective": cfg.objective,
+        "metrics": {"final": final, "best": results.best(history, final, cfg.objective),
+                    "protocol": evaluation.protocol},
+        "history": history,
+    }
+    results.write(metrics_path, result)
+    log.info("%s: %s", status, ", ".join(f"{k}={v:.4g}" for k, v in final.items()) or error)
+    return objective_value(result, cfg.objective)
+
+
+def _close_logger(trainer: L.Trainer) -> None:
+    """joblib reuses workers: an open wandb run would leak into the next job (DESIGN.md pitfall 2)."""
+    if type(trainer.logger).__name__ == "WandbLogger":
+        import wandb
+
+        wandb.finish()

@@ -1,0 +1,65 @@
+"""Checks of a composed config, run once before any work: each failure is one line naming the problem and the fix."""
+import hydra.utils
+from omegaconf import DictConfig, OmegaConf
+
+from gan_runner.errors import UserError
+from gan_runner.nets.dcgan import SIZES
+from gan_runner.nets.norm import NORMS
+
+# key -> (type, lower bound or None, strictly greater?)
+_NUMBERS = {
+    "seed": (int, 0, False),
+    "trainer.max_steps": (int, 0, True),
+    "data.batch_size": (int, 0, True),
+    "optimizer.lr_g": (float, 0.0, True),
+    "optimizer.lr_d": (float, 0.0, True),
+    "optimizer.n_critic": (int, 0, True),
+    "optimizer.ema_decay": (float, 0.0, False),
+    "metrics.num_samples": (int, 1, False),
+    "metrics.every_n_steps": (int, 0, False),
+    "checkpoint_every_n_steps": (int, 0, True),
+}
+
+
+def _number(cfg: DictConfig, key: str, kind: type, low, strict: bool) -> None:
+    value = OmegaConf.select(cfg, key)
+    ok_type = isinstance(value, int) and not isinstance(value, bool) if kind is int else (
+        isinstance(value, (int, float)) and not isinstance(value, bool))
+    if not ok_type:
+        raise UserError(f"{key}={value!r} is not {'an integer' if kind is int else 'a number'}: pass e.g. {key}=1")
+    if value < low or (strict and value == low):
+        raise UserError(f"{key}={value} must be {'>' if strict else '>='} {low}")
+
+
+def constraint_classes(cfg: DictConfig) -> dict[str, type]:
+    classes = {}
+    for name, node in (cfg.constraint or {}).items():
+        if node and "_target_" in node:
+            classes[name] = hydra.utils.get_class(node._target_)
+    return classes
+
+
+def validate(cfg: DictConfig) -> None:
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        raise UserError(f"{missing[0]} has no value: pass {missing[0]}=... on the command line")
+    for key, (kind, low, strict) in _NUMBERS.items():
+        _number(cfg, key, kind, low, strict)
+    if cfg.optimizer.ema_decay >= 1:
+        raise UserError(f"optimizer.ema_decay={cfg.optimizer.ema_decay} must be < 1 (0 turns EMA off)")
+    if cfg.optimizer["update"] not in ("alternating", "simultaneous"):
+        raise UserError(f"optimizer.update={cfg.optimizer['update']!r}: choose alternating or simultaneous")
+    if cfg.optimizer["update"] == "simultaneous" and cfg.optimizer.n_critic != 1:
+        raise UserError("optimizer.update=simultaneous takes one D step per G step: set optimizer.n_critic=1")
+    if cfg.model.kind == "image" and cfg.data.kind != "image":
+        raise UserError(f"model={cfg.model.name} needs images but data={cfg.data.name} is 2-D points: use model=mlp")
+    if cfg.model.name == "dcgan" and cfg.data.image_size not in SIZES:
+        raise UserError(f"model=dcgan supports data.image_size in {sorted(SIZES)}, got {cfg.data.image_size}")
+    if cfg.model.d_norm not in NORMS:
+        raise UserError(f"model.d_norm={cfg.model.d_norm!r}: choose one of {', '.join(NORMS)}")
+    penalized = [n for n, c in constraint_classes(cfg).items() if c.per_sample_gradients]
+    if penalized and cfg.model.d_norm == "batch":
+        raise UserError(f"constraint {penalized[0]} needs per-sample gradients, which BatchNorm in D mixes across the"
+                        " batch (WGAN-GP, sec. 4): set model.d_norm=layer (or none)")
+    if cfg.data.kind == "image" and cfg.metrics.extractor not in ("lenet", "inception"):
+        raise UserError(f"metrics.extractor={cfg.metrics.extractor!r}: choose lenet or inception")

@@ -7,6 +7,7 @@ import math
 import time
 from pathlib import Path
 
+import hydra.utils
 import lightning.pytorch as L
 from omegaconf import DictConfig, OmegaConf
 

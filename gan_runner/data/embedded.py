@@ -3,12 +3,12 @@ import numpy as np
 import torch
 
 from gan_runner.data.dataset import GanData
-from gan_runner.data.resize import resize_to
+from gan_runner.data.resize import resize_images
 
 
 def _as_data(name: str, pixels: np.ndarray, labels: np.ndarray, side: int, peak: float, image_size: int) -> GanData:
     x = torch.from_numpy(pixels.astype(np.float32)).view(-1, 1, side, side) / (peak / 2) - 1.0
-    return GanData(name, resize_to(x, image_size), torch.from_numpy(labels.astype(np.int64)), num_classes=10)
+    return GanData(name, resize_images(x, image_size), torch.from_numpy(labels.astype(np.int64)), num_classes=10)
 
 
 def mnist5k(image_size: int = 28) -> GanData:

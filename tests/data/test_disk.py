@@ -1,0 +1,259 @@
+"""The disk loaders against small files in the real on-disk formats, written here and read by torchvision."""
+import hashlib
+import pickle
+import struct
+from urllib.error import URLError
+
+import numpy as np
+import pytest
+import torch
+import torchvision.datasets.cifar as tv_cifar
+import torchvision.datasets.mnist as tv_mnist
+from PIL import Image
+from torchvision import datasets
+
+from gan_runner.data.disk import load_folder, load_torchvision, to_unit_range
+from gan_runner.data.resize import resize_images
+from gan_runner.errors import UserError
+
+IDX_IMAGES_MAGIC = 0x0803  # unsigned byte data, 3 dimensions
+IDX_LABELS_MAGIC = 0x0801  # unsigned byte data, 1 dimension
+
+
+def random_pixels(shape, seed):
+    pixels = np.random.default_rng(seed).integers(0, 256, size=shape, dtype=np.uint8)
+    pixels.flat[0], pixels.flat[1] = 0, 255  # both ends of the range, so [-1, 1] is reached exactly
+    return pixels
+
+
+def write_idx_images(path, images):
+    n, h, w = images.shape
+    path.write_bytes(struct.pack(">IIII", IDX_IMAGES_MAGIC, n, h, w) + images.tobytes())
+
+
+def write_idx_labels(path, labels):
+    path.write_bytes(struct.pack(">II", IDX_LABELS_MAGIC, len(labels)) + labels.tobytes())
+
+
+def write_mnist_family(root, class_name):
+    """Uncompressed IDX files in <root>/<class_name>/raw, where torchvision's MNIST reads them, unchecked."""
+    raw = root / class_name / "raw"
+    raw.mkdir(parents=True)
+    written = {}
+    for seed, (split, n) in enumerate([("train", 7), ("t10k", 3)]):
+        images = random_pixels((n, 28, 28), seed)
+        labels = np.arange(n, dtype=np.uint8) % 10
+        write_idx_images(raw / f"{split}-images-idx3-ubyte", images)
+        write_idx_labels(raw / f"{split}-labels-idx1-ubyte", labels)
+        written[split] = images, labels
+    return written
+
+
+def write_cifar10(root):
+    """The python pickle batches, and expected md5 sums made from these files for torchvision to check."""
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    written = {}
+    for seed, name in enumerate([f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]):
+        rows = random_pixels((2, 3 * 32 * 32), seed)  # each row: 1024 red, 1024 green, 1024 blue, row-major
+        labels = [seed % 10, (seed + 3) % 10]
+        filenames = [f"{name}_{i}.png" for i in range(2)]
+        batch = {"batch_label": name, "labels": labels, "data": rows, "filenames": filenames}
+        (folder / name).write_bytes(pickle.dumps(batch))
+        written[name] = rows, labels
+    names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    meta = {"label_names": names, "num_cases_per_batch": 2, "num_vis": 3 * 32 * 32}
+    (folder / "batches.meta").write_bytes(pickle.dumps(meta))
+    return written
+
+
+@pytest.fixture
+def cifar_md5_of_test_files(monkeypatch):
+    """Point CIFAR10's expected checksums at the test's own files: the real check then runs and passes."""
+
+    def register(root):
+        folder = root / "cifar-10-batches-py"
+
+        def md5(name):
+            return hashlib.md5((folder / name).read_bytes()).hexdigest()
+
+        cifar = datasets.CIFAR10
+        monkeypatch.setattr(cifar, "train_list", [[name, md5(name)] for name, _ in cifar.train_list])
+        monkeypatch.setattr(cifar, "test_list", [[name, md5(name)] for name, _ in cifar.test_list])
+        monkeypatch.setattr(cifar, "meta", {**cifar.meta, "md5": md5(cifar.meta["filename"])})
+
+    return register
+
+
+@pytest.mark.parametrize("name, class_name", [("mnist", "MNIST"), ("fashion_mnist", "FashionMNIST")])
+@pytest.mark.parametrize("train, split", [(True, "train"), (False, "t10k")])
+def test_mnist_family_round_trips(tmp_path, name, class_name, train, split):
+    pixels, labels = write_mnist_family(tmp_path, class_name)[split]
+    images, targets = load_torchvision(name, str(tmp_path), download=False, train=train)
+    assert images.dtype == torch.uint8 and images.shape == (len(pixels), 1, 28, 28)
+    assert torch.equal(images[:, 0], torch.from_numpy(pixels))
+    assert targets.dtype == torch.int64 and targets.tolist() == labels.tolist()
+
+
+def test_cifar10_round_trips(tmp_path, cifar_md5_of_test_files):
+    written = write_cifar10(tmp_path)
+    cifar_md5_of_test_files(tmp_path)
+    images, targets = load_torchvision("cifar10", str(tmp_path), download=False)
+    batches = [written[f"data_batch_{i}"] for i in range(1, 6)]
+    expected = np.concatenate([rows for rows, _ in batches]).reshape(-1, 3, 32, 32)
+    assert images.dtype == torch.uint8 and images.shape == (10, 3, 32, 32)
+    assert torch.equal(images, torch.from_numpy(expected))
+    assert targets.dtype == torch.int64
+    assert targets.tolist() == [label for _, labels in batches for label in labels]
+
+
+def test_cifar10_test_split(tmp_path, cifar_md5_of_test_files):
+    rows, labels = write_cifar10(tmp_path)["test_batch"]
+    cifar_md5_of_test_files(tmp_path)
+    images, targets = load_torchvision("cifar10", str(tmp_path), download=False, train=False)
+    assert torch.equal(images, torch.from_numpy(rows.reshape(-1, 3, 32, 32)))
+    assert targets.tolist() == labels
+
+
+def test_unit_range_of_loaded_images(tmp_path):
+    write_mnist_family(tmp_path, "MNIST")
+    images, _ = load_torchvision("mnist", str(tmp_path), download=False)
+    x = to_unit_range(images)
+    assert x.dtype == torch.float32
+    assert x.min().item() == -1.0 and x.max().item() == 1.0
+    assert torch.equal(((x + 1) * 127.5).round().to(torch.uint8), images)
+
+
+EXPECTED_FOLDERS = [
+    ("mnist", "MNIST/raw"),
+    ("fashion_mnist", "FashionMNIST/raw"),
+    ("cifar10", "cifar-10-batches-py"),
+]
+
+
+@pytest.mark.parametrize("name, folder", EXPECTED_FOLDERS)
+def test_missing_files_is_one_line_naming_folder_and_download(tmp_path, name, folder):
+    with pytest.raises(UserError) as err:
+        load_torchvision(name, str(tmp_path), download=False)
+    message = str(err.value)
+    assert "\n" not in message
+    assert str(tmp_path / folder) in message and "data.download=true" in message and "data.root=" in message
+
+
+def test_cifar10_with_wrong_checksums_reads_as_missing(tmp_path):
+    write_cifar10(tmp_path)  # real torchvision md5 sums: these files do not match them
+    with pytest.raises(UserError, match="data.download=true"):
+        load_torchvision("cifar10", str(tmp_path), download=False)
+
+
+def offline(*args, **kwargs):
+    raise URLError("[Errno -3] Temporary failure in name resolution")
+
+
+@pytest.mark.parametrize("name, module", [("mnist", tv_mnist), ("cifar10", tv_cifar)])
+def test_failed_download_is_one_line(tmp_path, monkeypatch, name, module):
+    monkeypatch.setattr(module, "download_and_extract_archive", offline)  # no network, and no waiting for it
+    with pytest.raises(UserError) as err:
+        load_torchvision(name, str(tmp_path), download=True)
+    message = str(err.value)
+    assert "\n" not in message
+    assert "download failed" in message and "name resolution" in message and str(tmp_path) in message
+
+
+def test_unknown_torchvision_name(tmp_path):
+    with pytest.raises(UserError, match="cifar10"):
+        load_torchvision("svhn", str(tmp_path), download=False)
+
+
+def save_png(path, array):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+
+
+def solid(height, width, rgb):
+    return np.broadcast_to(np.array(rgb, dtype=np.uint8), (height, width, 3)).copy()
+
+
+def three_stripes(height):
+    """Red | green | blue vertical stripes, each `height` wide: the centre square is the green one."""
+    return np.concatenate([solid(height, height, c) for c in [(255, 0, 0), (0, 255, 0), (0, 0, 255)]], axis=1)
+
+
+def test_class_folders_give_labels_and_square_crops(tmp_path):
+    save_png(tmp_path / "cats" / "a.png", three_stripes(12))
+    save_png(tmp_path / "cats" / "b.png", solid(30, 20, (10, 20, 30)))
+    save_png(tmp_path / "dogs" / "c.png", solid(16, 16, (200, 100, 50)))
+    (tmp_path / "dogs" / "notes.txt").write_text("not an image")
+    images, labels = load_folder(str(tmp_path), image_size=12, channels=3)
+    assert images.dtype == torch.uint8 and images.shape == (3, 3, 12, 12)
+    assert labels.dtype == torch.int64 and labels.tolist() == [0, 0, 1]
+    for image, rgb in zip(images, [(0, 255, 0), (10, 20, 30), (200, 100, 50)], strict=True):
+        assert torch.equal(image, torch.tensor(rgb, dtype=torch.uint8).view(3, 1, 1).expand(3, 12, 12))
+
+
+def test_flat_folder_has_no_labels_and_converts_to_grayscale(tmp_path):
+    colours = [(255, 255, 255), (0, 0, 0), (200, 100, 50)]
+    for i, rgb in enumerate(colours):
+        save_png(tmp_path / f"{i}.png", solid(20, 40, rgb))
+    images, labels = load_folder(str(tmp_path), image_size=8, channels=1)
+    assert labels is None
+    assert images.dtype == torch.uint8 and images.shape == (3, 1, 8, 8)
+    grey = [Image.new("RGB", (1, 1), rgb).convert("L").getpixel((0, 0)) for rgb in colours]
+    assert images.amax(dim=(1, 2, 3)).tolist() == grey and images.amin(dim=(1, 2, 3)).tolist() == grey
+
+
+def test_missing_folder_is_one_line(tmp_path):
+    missing = tmp_path / "nowhere"
+    with pytest.raises(UserError) as err:
+        load_folder(str(missing), image_size=8, channels=3)
+    assert "\n" not in str(err.value) and str(missing) in str(err.value) and "data.root=" in str(err.value)
+
+
+@pytest.mark.parametrize("layout", ["flat", "class_folders"])
+def test_folder_without_images_is_one_line(tmp_path, layout):
+    if layout == "class_folders":
+        (tmp_path / "empty_class").mkdir()
+    (tmp_path / "readme.txt").write_text("no images here")
+    with pytest.raises(UserError) as err:
+        load_folder(str(tmp_path), image_size=8, channels=3)
+    assert "\n" not in str(err.value) and str(tmp_path) in str(err.value) and "data.root=" in str(err.value)
+
+
+def test_unreadable_images_name_the_first_bad_file(tmp_path):
+    save_png(tmp_path / "0_good.png", solid(8, 8, (1, 2, 3)))
+    (tmp_path / "1_garbage.png").write_bytes(b"not a png at all")
+    good = (tmp_path / "0_good.png").read_bytes()
+    (tmp_path / "2_truncated.png").write_bytes(good[: len(good) // 2])
+    with pytest.raises(UserError) as err:
+        load_folder(str(tmp_path), image_size=8, channels=3)
+    message = str(err.value)
+    assert "\n" not in message and str(tmp_path / "1_garbage.png") in message and "2_truncated" not in message
+
+
+def test_truncated_image_is_reported(tmp_path):
+    save_png(tmp_path / "a.png", random_pixels((16, 16, 3), seed=0))
+    data = (tmp_path / "a.png").read_bytes()
+    (tmp_path / "a.png").write_bytes(data[: len(data) // 2])
+    with pytest.raises(UserError, match="truncated"):
+        load_folder(str(tmp_path), image_size=8, channels=3)
+
+
+def test_channels_must_be_one_or_three(tmp_path):
+    save_png(tmp_path / "a.png", solid(8, 8, (1, 2, 3)))
+    with pytest.raises(UserError, match="not 4"):
+        load_folder(str(tmp_path), image_size=8, channels=4)
+
+
+@pytest.mark.parametrize("size", [16, 32, 28])
+def test_resize_images_keeps_dtype_and_flat_colour(size):
+    images = torch.full((2, 1, 28, 28), 77, dtype=torch.uint8)
+    resized = resize_images(images, size)
+    assert resized.dtype == torch.uint8 and resized.shape == (2, 1, size, size)
+    assert torch.equal(resized, torch.full_like(resized, 77))
+
+
+def test_resize_images_of_float_stays_float():
+    images = to_unit_range(torch.from_numpy(random_pixels((2, 3, 32, 32), seed=1)))
+    resized = resize_images(images, 16)
+    assert resized.dtype == torch.float32 and resized.shape == (2, 3, 16, 16)
+    assert resized.min() >= -1 and resized.max() <= 1

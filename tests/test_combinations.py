@@ -6,8 +6,8 @@ import lightning.pytorch as L
 import pytest
 import torch
 
-from gan_runner.data.stream import BatchStream
 from gan_runner.build import build_module
+from gan_runner.data.stream import BatchStream
 from gan_runner.validate import validate
 
 MODELS = {"dcgan": ["data=digits", "model.width=8"], "mlp": ["data=ring", "model.width=16"]}

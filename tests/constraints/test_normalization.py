@@ -2,7 +2,7 @@
 import torch
 from torch import nn
 
-from gan_runner.constraints import Constraints, GradientPenalty, R1, SpectralNorm, WeightClip
+from gan_runner.constraints import R1, Constraints, GradientPenalty, SpectralNorm, WeightClip
 from gan_runner.nets.dcgan import DCGANDiscriminator
 
 

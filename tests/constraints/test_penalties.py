@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from gan_runner.constraints import GradientPenalty, R1, input_gradients
+from gan_runner.constraints import R1, GradientPenalty, input_gradients
 from gan_runner.constraints.penalties import per_sample_uniform
 
 

@@ -24,14 +24,15 @@ class PeriodicEvaluation(L.Callback):
 
 
 class RollingCheckpoint(L.Callback):
-    """Keep checkpoints/last.ckpt fresh every `every` iterations and at the end of training."""
+    """Keep checkpoints/last.ckpt fresh every `every` iterations and at the last one.
 
-    def __init__(self, path: Path, every: int):
-        self.path, self.every = path, every
+    The last save happens inside the final batch, not in on_train_end: a checkpoint taken after the epoch closed
+    could not be extended by a later run with a larger trainer.max_steps.
+    """
+
+    def __init__(self, path: Path, every: int, last: int):
+        self.path, self.every, self.last = path, every, last
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-        if module.iteration % self.every == 0:
+        if module.iteration % self.every == 0 or module.iteration == self.last:
             save_atomic(trainer, self.path)
-
-    def on_train_end(self, trainer, module):
-        save_atomic(trainer, self.path)

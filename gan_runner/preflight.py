@@ -42,20 +42,21 @@ def expand(overrides: list[str]) -> list[list[str]]:
 def explain(exc: Exception) -> str:
     """One line for a composition error."""
     text = str(exc)
-    if isinstance(exc, MissingConfigException) and "Could not find '" in text:
-        missing = text.split("Could not find '")[1].split("'")[0]
-        group, _, option = missing.rpartition("/")
-        known = group_options(group)
-        if known:
-            return f"unknown option {group}={option}: choose one of {', '.join(known)}"
-    if "not in struct" in text or "Key '" in text and "is not in struct" in text:
-        key = text.split("'")[1] if "'" in text else text
+    for marker in ("Could not find '", "Could not load '"):
+        if isinstance(exc, MissingConfigException) and marker in text:
+            group, _, option = text.split(marker)[1].split("'")[0].rpartition("/")
+            known = group_options(group)
+            if known:
+                return f"unknown option {group}={option}: choose one of {', '.join(known)}"
+    if text.startswith("Could not override '"):
+        key = text.split("'")[1]
         return f"unknown key {key}: check the spelling with `gan-runner --cfg job`, or add a new key with +{key}=..."
     return text.strip().splitlines()[0]
 
 
 def check(overrides: list[str]) -> None:
-    jobs = expand([o for o in overrides if not o.startswith("hydra/") and not o.startswith("hydra.")])
+    # output_dir comes from Hydra's runtime, which the compose API does not set; validation never reads it.
+    jobs = expand(["output_dir=preflight", *(o for o in overrides if not o.startswith(("hydra/", "hydra.")))])
     with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
         for job in jobs:
             try:
@@ -65,5 +66,5 @@ def check(overrides: list[str]) -> None:
             try:
                 validate(cfg)
             except UserError as exc:
-                prefix = f"in job [{' '.join(job)}]: " if len(jobs) > 1 else ""
+                prefix = f"in job [{' '.join(job[1:])}]: " if len(jobs) > 1 else ""
                 raise UserError(f"{prefix}{exc}") from None

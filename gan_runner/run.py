@@ -32,7 +32,6 @@ def objective_value(result: dict, name: str) -> float:
 def run(cfg: DictConfig) -> float:
     validate(cfg)
     out = Path(cfg.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
     metrics_path, ckpt_path = out / "metrics.json", last_checkpoint(out)
     resumed = read_resumable(ckpt_path)
     previous = results.read(metrics_path) or {}
@@ -41,9 +40,10 @@ def run(cfg: DictConfig) -> float:
         log.info("%s already holds a completed run of %d iterations", out, previous["step"])
         return objective_value(previous, cfg.objective)
 
+    out.mkdir(parents=True, exist_ok=True)
     L.seed_everything(cfg.seed, verbose=False)
+    data = hydra.utils.instantiate(cfg.data.source)  # missing data fails here, before anything is written
     OmegaConf.save(cfg, out / "config.yaml", resolve=True)
-    data = hydra.utils.instantiate(cfg.data.source)
     module = build_module(cfg, data)
     start = resumed["iteration"] if resumed else 0
     history = [h for h in previous.get("history", []) if h["step"] <= start]
@@ -56,7 +56,7 @@ def run(cfg: DictConfig) -> float:
     evaluation = build_evaluation(cfg.metrics, data, trainer.strategy.root_device)
     trainer.callbacks.extend([
         PeriodicEvaluation(evaluation, cfg.metrics.every_n_steps, total, out / "samples", history, checkpoint_written),
-        RollingCheckpoint(ckpt_path, cfg.checkpoint_every_n_steps),
+        RollingCheckpoint(ckpt_path, cfg.checkpoint_every_n_steps, total),
     ])
     stream = BatchStream(data, cfg.data.batch_size, module.n_critic, total, cfg.seed, start=start)
     results.write(metrics_path, base)

@@ -1,5 +1,6 @@
 """Checks of a composed config, run once before any work: each failure is one line naming the problem and the fix."""
 import hydra.utils
+from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 
 from gan_runner.errors import UserError
@@ -26,7 +27,7 @@ def _number(cfg: DictConfig, key: str, kind: type, low, strict: bool) -> None:
     ok_type = isinstance(value, int) and not isinstance(value, bool) if kind is int else (
         isinstance(value, (int, float)) and not isinstance(value, bool))
     if not ok_type:
-        raise UserError(f"{key}={value!r} is not {'an integer' if kind is int else 'a number'}: pass e.g. {key}=1")
+        raise UserError(f"{key}={value!r} is not {'an integer' if kind is int else 'a number'}: pass one, e.g. {key}=1")
     if value < low or (strict and value == low):
         raise UserError(f"{key}={value} must be {'>' if strict else '>='} {low}")
 
@@ -39,10 +40,34 @@ def constraint_classes(cfg: DictConfig) -> dict[str, type]:
     return classes
 
 
+def missing_keys(node, prefix: str = "") -> list[str]:
+    """Keys set to ??? (without resolving interpolations, which may point at Hydra's runtime)."""
+    found = []
+    for key in node:
+        path = f"{prefix}{key}"
+        if OmegaConf.is_missing(node, key):
+            found.append(path)
+        elif not OmegaConf.is_interpolation(node, key) and isinstance(node[key], DictConfig):
+            found += missing_keys(node[key], path + ".")
+    return found
+
+
+def instantiable(cfg: DictConfig) -> None:
+    """Build the loss and constraints once: their own argument checks (e.g. loss.real_label) run here."""
+    for key, node in [("loss", cfg.loss), *((f"constraint.{k}", v) for k, v in (cfg.constraint or {}).items())]:
+        if node and "_target_" in node:
+            try:
+                hydra.utils.instantiate(node)
+            except InstantiationException as exc:
+                cause = exc.__cause__ or exc
+                raise UserError(f"{key}: {str(cause).splitlines()[0]}") from None
+
+
 def validate(cfg: DictConfig) -> None:
-    missing = sorted(OmegaConf.missing_keys(cfg))
+    missing = missing_keys(cfg)
     if missing:
         raise UserError(f"{missing[0]} has no value: pass {missing[0]}=... on the command line")
+    instantiable(cfg)
     for key, (kind, low, strict) in _NUMBERS.items():
         _number(cfg, key, kind, low, strict)
     if cfg.optimizer.ema_decay >= 1:

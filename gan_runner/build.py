@@ -19,6 +19,7 @@ def build_module(cfg: DictConfig, data) -> L.LightningModule:
         optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
         z_dim=cfg.model.z_dim,
         num_classes=data.num_classes,
+        total_steps=cfg.trainer.max_steps,
     )
 
 

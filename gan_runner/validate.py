@@ -16,6 +16,7 @@ _NUMBERS = {
     "optimizer.lr_d": (float, 0.0, True),
     "optimizer.n_critic": (int, 0, True),
     "optimizer.ema_decay": (float, 0.0, False),
+    "optimizer.historical_averaging": (float, 0.0, False),
     "metrics.num_samples": (int, 1, False),
     "metrics.every_n_steps": (int, 0, False),
     "checkpoint_every_n_steps": (int, 0, True),
@@ -74,6 +75,8 @@ def validate(cfg: DictConfig) -> None:
         raise UserError(f"optimizer.ema_decay={cfg.optimizer.ema_decay} must be < 1 (0 turns EMA off)")
     if cfg.optimizer["update"] not in ("alternating", "simultaneous"):
         raise UserError(f"optimizer.update={cfg.optimizer['update']!r}: choose alternating or simultaneous")
+    if cfg.optimizer.lr_decay not in ("none", "linear"):
+        raise UserError(f"optimizer.lr_decay={cfg.optimizer.lr_decay!r}: choose none or linear")
     if cfg.optimizer["update"] == "simultaneous" and cfg.optimizer.n_critic != 1:
         raise UserError("optimizer.update=simultaneous takes one D step per G step: set optimizer.n_critic=1")
     if cfg.model.kind == "image" and cfg.data.kind != "image":

@@ -2,8 +2,13 @@
 import os
 from pathlib import Path
 
+import hydra.utils
+import lightning.pytorch as L
 import pytest
 from hydra import compose, initialize_config_dir
+
+from gan_runner.build import build_module
+from gan_runner.data.stream import BatchStream
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
@@ -21,3 +26,21 @@ def make_cfg(overrides, output_dir):
 def cfg_factory(tmp_path, monkeypatch):
     monkeypatch.setenv("GAN_RUNNER_CACHE", str(tmp_path / "cache"))
     return lambda overrides, out=tmp_path / "run": make_cfg(overrides, out)
+
+
+def _train_steps(cfg, steps=2):
+    """A module after `steps` real iterations, and a copy of its generator's weights from before them."""
+    L.seed_everything(0)
+    data = hydra.utils.instantiate(cfg.data.source)
+    module = build_module(cfg, data)
+    before = [p.detach().clone() for p in module.generator.parameters()]
+    stream = BatchStream(data, 16, module.n_critic, steps, seed=0)
+    L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+              enable_model_summary=False, accelerator="cpu").fit(module, stream)
+    return module, before
+
+
+@pytest.fixture
+def train_steps():
+    """train_steps(cfg, steps) -> (module after `steps` real iterations, G's weights from before them)."""
+    return _train_steps

@@ -1,13 +1,9 @@
 """Every model x loss x constraint combination composes, instantiates and takes real training steps."""
 import itertools
 
-import hydra.utils
-import lightning.pytorch as L
 import pytest
 import torch
 
-from gan_runner.build import build_module
-from gan_runner.data.stream import BatchStream
 from gan_runner.validate import validate
 
 MODELS = {"dcgan": ["data=digits", "model.width=8"], "mlp": ["data=ring", "model.width=16"]}
@@ -15,20 +11,8 @@ LOSSES = ["minimax", "ns", "ml", "ls", "hinge", "wasserstein"]
 CONSTRAINTS = ["none", "clip", "gp", "r1", "sn", "[sn,gp]"]
 
 
-def train_steps(cfg, steps=2):
-    """A module after `steps` real iterations, and a copy of its generator's weights from before them."""
-    L.seed_everything(0)
-    data = hydra.utils.instantiate(cfg.data.source)
-    module = build_module(cfg, data)
-    before = [p.detach().clone() for p in module.generator.parameters()]
-    stream = BatchStream(data, 16, module.n_critic, steps, seed=0)
-    L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-              enable_model_summary=False, accelerator="cpu").fit(module, stream)
-    return module, before
-
-
 @pytest.mark.parametrize("model, loss, constraint", list(itertools.product(MODELS, LOSSES, CONSTRAINTS)))
-def test_combination_trains(cfg_factory, model, loss, constraint):
+def test_combination_trains(cfg_factory, train_steps, model, loss, constraint):
     cfg = cfg_factory([f"model={model}", *MODELS[model], f"loss={loss}", f"constraint={constraint}"])
     validate(cfg)
     module, before = train_steps(cfg)
@@ -39,7 +23,7 @@ def test_combination_trains(cfg_factory, model, loss, constraint):
 
 @pytest.mark.parametrize("optimizer", ["adam", "wgan_gp", "rmsprop", "sgd"])
 @pytest.mark.parametrize("update", ["alternating", "simultaneous"])
-def test_optimizers_and_update_orders(cfg_factory, optimizer, update):
+def test_optimizers_and_update_orders(cfg_factory, train_steps, optimizer, update):
     cfg = cfg_factory(["data=ring", "model=mlp", "model.width=16", f"optimizer={optimizer}",
                        f"optimizer.update={update}", "optimizer.n_critic=1"])
     module, _ = train_steps(cfg)

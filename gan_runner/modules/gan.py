@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from gan_runner import rng
 from gan_runner.constraints import Constraints
 from gan_runner.losses import Loss
+from gan_runner.modules.rules import HistoricalAverage, linear_decay
 
 
 class Diverged(RuntimeError):
@@ -24,7 +25,7 @@ class Diverged(RuntimeError):
 
 class GAN(L.LightningModule):
     def __init__(self, generator: nn.Module, discriminator: nn.Module, loss: Loss, constraints: Constraints,
-                 optimizer: dict, z_dim: int, num_classes: int = 0):
+                 optimizer: dict, z_dim: int, num_classes: int = 0, total_steps: int = 0):
         super().__init__()
         self.automatic_optimization = False
         self.generator = generator
@@ -37,6 +38,10 @@ class GAN(L.LightningModule):
         self.simultaneous = optimizer.get("update", "alternating") == "simultaneous"
         self.ema_decay = float(optimizer.get("ema_decay", 0.0))
         self.ema = copy.deepcopy(generator).requires_grad_(False) if self.ema_decay > 0 else None
+        self.total_steps = total_steps
+        averaging = float(optimizer.get("historical_averaging", 0.0))
+        self.g_average = HistoricalAverage(generator.parameters(), averaging) if averaging > 0 else None
+        self.d_average = HistoricalAverage(self.discriminator.parameters(), averaging) if averaging > 0 else None
         self.iteration = 0
         self._rng_to_restore = None
 
@@ -66,12 +71,16 @@ class GAN(L.LightningModule):
         terms = {"d_adv": self.loss.d_loss(v_real, v_fake)}
         terms.update(self.constraints.penalty(critic, real, fake))
         terms.update(self.d_extra(real, fake, labels))
+        if self.d_average is not None:
+            terms["d_hist_avg"] = self.d_average.penalty()
         return sum(terms.values()), {"d_loss": terms["d_adv"], "w_estimate": v_real.mean() - v_fake.mean(), **terms}
 
     def g_objective(self, z: Tensor, fake: Tensor, real: Tensor, labels: Tensor) -> tuple[Tensor, dict]:
         v_real = self.critic(real, labels) if self.loss.g_needs_real else None
         terms = {"g_adv": self.loss.g_loss(self.critic(fake, labels), v_real)}
         terms.update(self.g_extra(z, fake, labels))
+        if self.g_average is not None:
+            terms["g_hist_avg"] = self.g_average.penalty()
         return sum(terms.values()), {"g_loss": terms["g_adv"], **terms}
 
     # ----- the training step -----
@@ -85,7 +94,7 @@ class GAN(L.LightningModule):
             for k in range(self.n_critic):
                 d_logs = self._d_step(reals[k], labels[k], opt_d)
             logs = {**d_logs, **self._g_step(reals[-1], labels[-1], opt_g)}
-        self._ema_update()
+        self._after_iteration()
         self.iteration += 1
         # Lightning's logging costs about a millisecond a call; logging (and the NaN check, a device sync) only
         # at the logging interval keeps the runner within a few percent of a plain loop.
@@ -140,6 +149,14 @@ class GAN(L.LightningModule):
             if not math.isfinite(value):
                 raise Diverged(f"{name} became {value} at iteration {self.iteration}")
 
+    def _after_iteration(self) -> None:
+        for average in (self.g_average, self.d_average):
+            if average is not None:
+                average.update()
+        for scheduler in self.lr_schedulers() or []:
+            scheduler.step()
+        self._ema_update()
+
     @torch.no_grad()
     def _ema_update(self) -> None:
         if self.ema is None:
@@ -156,6 +173,10 @@ class GAN(L.LightningModule):
         kwargs = dict(self.opt_cfg.get("kwargs") or {})
         opt_g = cls(self.generator.parameters(), lr=self.opt_cfg["lr_g"], **kwargs)
         opt_d = cls(self.discriminator.parameters(), lr=self.opt_cfg["lr_d"], **kwargs)
+        if self.opt_cfg.get("lr_decay", "none") == "linear":
+            decay = linear_decay(self.total_steps)
+            schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, decay) for opt in (opt_g, opt_d)]
+            return [opt_g, opt_d], schedulers
         return opt_g, opt_d
 
     def on_fit_start(self) -> None:

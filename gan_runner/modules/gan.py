@@ -196,3 +196,8 @@ class GAN(L.LightningModule):
         state = checkpoint["gan_runner"]
         self.iteration = int(state["iteration"])
         self._rng_to_restore = state["rng"]
+        # The last iteration of a shorter run is mid-epoch for a longer one: the batch stream, not Lightning's
+        # memory of where the old stream ended, decides when training stops.
+        progress = checkpoint.get("loops", {}).get("fit_loop", {}).get("epoch_loop.batch_progress")
+        if progress is not None:
+            progress["is_last_batch"] = False

@@ -1,0 +1,79 @@
+"""Resume: N iterations straight and N/2 + crash + resume + N/2 give identical weights (CPU, fixed seed)."""
+import lightning.pytorch as L
+import pytest
+import torch
+
+from gan_runner import results
+from gan_runner.run import run
+
+SETTINGS = ["data=ring", "model=mlp", "model.width=32", "constraint=gp", "optimizer.n_critic=2",
+            "trainer.enable_progress_bar=false", "metrics.every_n_steps=3", "metrics.num_samples=300",
+            "checkpoint_every_n_steps=3"]
+
+
+class Crash(L.Callback):
+    """Stands in for a preemption: the process dies right after iteration `at`."""
+
+    def __init__(self, at):
+        self.at = at
+
+    def on_train_batch_end(self, trainer, module, *args):
+        if module.iteration == self.at:
+            raise SystemExit("preempted")
+
+
+def weights(out):
+    state = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
+    return state["state_dict"], state["optimizer_states"]
+
+
+def assert_same(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+
+
+def test_straight_equals_crash_and_resume(cfg_factory, tmp_path, monkeypatch):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    run(cfg_factory([*SETTINGS, "trainer.max_steps=12"], straight))
+
+    original_build = __import__("gan_runner.build", fromlist=["build_trainer"]).build_trainer
+
+    def crashing_build(cfg, out, callbacks):
+        return original_build(cfg, out, [Crash(at=6)])
+
+    monkeypatch.setattr("gan_runner.run.build_trainer", crashing_build)
+    with pytest.raises(SystemExit):
+        run(cfg_factory([*SETTINGS, "trainer.max_steps=12"], split))
+    assert results.read(split / "metrics.json")["status"] == "running"
+    monkeypatch.undo()
+    monkeypatch.setenv("GAN_RUNNER_CACHE", str(tmp_path / "cache"))
+    run(cfg_factory([*SETTINGS, "trainer.max_steps=12"], split))
+
+    (sd_a, opt_a), (sd_b, opt_b) = weights(straight), weights(split)
+    assert_same(sd_a, sd_b)
+    for o_a, o_b in zip(opt_a, opt_b):
+        for (_, s_a), (_, s_b) in zip(sorted(o_a["state"].items()), sorted(o_b["state"].items())):
+            assert_same(s_a, s_b)
+    a, b = results.read(straight / "metrics.json"), results.read(split / "metrics.json")
+    assert a["step"] == b["step"] == 12 and b["status"] == "completed"
+    assert [h["step"] for h in b["history"]] == [h["step"] for h in a["history"]] == [3, 6, 9]
+    assert a["metrics"]["final"] == b["metrics"]["final"]
+
+
+def test_a_completed_run_can_be_extended(cfg_factory, tmp_path):
+    out = tmp_path / "extend"
+    run(cfg_factory([*SETTINGS, "trainer.max_steps=6"], out))
+    run(cfg_factory([*SETTINGS, "trainer.max_steps=9"], out))
+    straight = tmp_path / "straight9"
+    run(cfg_factory([*SETTINGS, "trainer.max_steps=9"], straight))
+    assert results.read(out / "metrics.json")["step"] == 9
+    assert_same(weights(out)[0], weights(straight)[0])
+
+
+def test_rerunning_a_completed_run_does_no_work(cfg_factory, tmp_path):
+    out = tmp_path / "done"
+    first = run(cfg_factory([*SETTINGS, "trainer.max_steps=3"], out))
+    stamp = (out / "checkpoints" / "last.ckpt").stat().st_mtime_ns
+    assert run(cfg_factory([*SETTINGS, "trainer.max_steps=3"], out)) == first
+    assert (out / "checkpoints" / "last.ckpt").stat().st_mtime_ns == stamp

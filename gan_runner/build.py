@@ -1,11 +1,23 @@
 """Instantiate the pieces of a run from its composed config: the LightningModule and the Trainer."""
 from pathlib import Path
 
+import hydra.errors
 import hydra.utils
 import lightning.pytorch as L
 from omegaconf import DictConfig, OmegaConf
 
 from gan_runner.constraints import Constraints
+from gan_runner.errors import UserError
+
+
+def instantiate(node):
+    """hydra.utils.instantiate that lets the target's own UserError through unwrapped (one line, no traceback)."""
+    try:
+        return hydra.utils.instantiate(node)
+    except hydra.errors.InstantiationException as exc:
+        if isinstance(exc.__cause__, UserError):
+            raise exc.__cause__ from None
+        raise
 
 
 def build_module(cfg: DictConfig, data) -> L.LightningModule:

@@ -7,12 +7,11 @@ import math
 import time
 from pathlib import Path
 
-import hydra.utils
 import lightning.pytorch as L
 from omegaconf import DictConfig, OmegaConf
 
 from gan_runner import results
-from gan_runner.build import build_module, build_trainer
+from gan_runner.build import build_module, build_trainer, instantiate
 from gan_runner.callbacks import PeriodicEvaluation, RollingCheckpoint
 from gan_runner.checkpoint import last_checkpoint, read_resumable
 from gan_runner.data.stream import BatchStream
@@ -42,7 +41,7 @@ def run(cfg: DictConfig) -> float:
 
     out.mkdir(parents=True, exist_ok=True)
     L.seed_everything(cfg.seed, verbose=False)
-    data = hydra.utils.instantiate(cfg.data.source)  # missing data fails here, before anything is written
+    data = instantiate(cfg.data.source)  # missing data fails here, before anything is written
     OmegaConf.save(cfg, out / "config.yaml", resolve=True)
     module = build_module(cfg, data)
     start = resumed["iteration"] if resumed else 0

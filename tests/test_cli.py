@@ -1,0 +1,83 @@
+"""The command line as a user types it: subprocesses, real Hydra, one-line errors for bad input."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FAST = ["data=ring", "model=mlp", "model.width=16", "trainer.max_steps=6", "metrics.every_n_steps=3",
+        "metrics.num_samples=200", "trainer.enable_progress_bar=false"]
+
+
+def gan_runner(args, tmp_path, **kw):
+    env = {**os.environ, "GAN_RUNNER_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline"}
+    return subprocess.run([sys.executable, "-m", "gan_runner", *args], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=300, **kw)
+
+
+def test_help_lists_groups_and_options(tmp_path):
+    out = gan_runner(["--help"], tmp_path)
+    assert out.returncode == 0
+    conf = Path(__file__).parents[1] / "gan_runner" / "conf"
+    for group in ["model", "loss", "constraint", "optimizer", "data", "logger"]:
+        options = sorted(p.stem for p in (conf / group).glob("*.yaml"))
+        assert f"{group}: {', '.join(options)}" in out.stdout
+    assert "trainer:\n  max_steps: 1500" in out.stdout  # defaults are listed too
+
+
+def test_a_run_writes_its_results(tmp_path):
+    run_dir = tmp_path / "run"
+    out = gan_runner([*FAST, f"hydra.run.dir={run_dir}", "logger=tensorboard"], tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    expected = ["config.yaml", "metrics.json", "checkpoints/last.ckpt", "samples/final.png", "samples/step_000003.png"]
+    for name in expected:
+        assert (run_dir / name).exists(), name
+    assert list((run_dir / "logs").glob("events.out.tfevents*"))
+
+
+BAD = [
+    (["loss=foo"], "unknown option loss=foo: choose one of fgan, hinge, ls, minimax, ml, ns, ragan, rsgan, wasserstein"),
+    (["optimizer.lr_d=abc"], "optimizer.lr_d='abc' is not a number: pass one"),
+    (["optimizer.lr_g=-1e-4"], "optimizer.lr_g=-0.0001 must be > 0.0"),
+    (["data.batch_size=0"], "data.batch_size=0 must be > 0"),
+    (["optimizer.nesterov=true"], "unknown key optimizer.nesterov"),
+    (["data=ring"], "model=dcgan needs images but data=ring is 2-D points: use model=mlp"),
+    (["constraint=gp", "model.d_norm=batch"], "constraint gp needs per-sample gradients"),
+    (["-m", "loss=ns,hinge", "constraint=none,gp", "model.d_norm=batch"], "in job [loss=ns constraint=gp"),
+    (["data=folder"], "data.root has no value: pass data.root=... on the command line"),
+    (["constraint=[sn,foo]"], "unknown option constraint=foo"),
+]
+
+
+@pytest.mark.parametrize("args, message", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_is_one_line_before_any_work(tmp_path, args, message):
+    run_dir = tmp_path / "run"
+    out = gan_runner([*args, f"hydra.run.dir={run_dir}", f"hydra.sweep.dir={run_dir}"], tmp_path)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], out.stderr
+    assert "Traceback" not in out.stderr
+    assert not run_dir.exists()
+
+
+def test_missing_data_names_the_path_and_the_download_option(tmp_path):
+    run_dir = tmp_path / "run"
+    out = gan_runner(["data=mnist", f"data.root={tmp_path / 'nowhere'}", f"hydra.run.dir={run_dir}"], tmp_path)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "nowhere" in lines[0] and "data.download=true" in lines[0], out.stderr
+    assert not (run_dir / "metrics.json").exists() and not (run_dir / "config.yaml").exists()
+
+
+def test_corrupt_checkpoint_is_refused_and_kept(tmp_path):
+    run_dir = tmp_path / "run"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    garbage = b"not a checkpoint at all"
+    (run_dir / "checkpoints" / "last.ckpt").write_bytes(garbage)
+    out = gan_runner([*FAST, f"hydra.run.dir={run_dir}"], tmp_path)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot be resumed" in lines[0] and "last.ckpt" in lines[0], out.stderr
+    assert (run_dir / "checkpoints" / "last.ckpt").read_bytes() == garbage
+    assert not (run_dir / "metrics.json").exists()

@@ -4,6 +4,7 @@ from pathlib import Path
 import hydra.errors
 import hydra.utils
 import lightning.pytorch as L
+from lightning.pytorch.callbacks import TQDMProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from gan_runner.constraints import Constraints
@@ -38,6 +39,9 @@ def build_module(cfg: DictConfig, data) -> L.LightningModule:
 def build_trainer(cfg: DictConfig, out: Path, callbacks: list) -> L.Trainer:
     kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
     kwargs.pop("max_steps")  # counted in generator iterations by the batch stream instead
+    if kwargs.get("enable_progress_bar", True):
+        # One refresh per logging interval: a log file or a CI console gets a line per refresh, not per step.
+        callbacks = [*callbacks, TQDMProgressBar(refresh_rate=kwargs.get("log_every_n_steps", 50))]
     logger = hydra.utils.instantiate(cfg.logger)
     return L.Trainer(max_epochs=1, max_steps=-1, logger=logger, callbacks=callbacks, default_root_dir=out,
                      enable_checkpointing=False, num_sanity_val_steps=0, **kwargs)

@@ -28,5 +28,5 @@ def save_atomic(trainer, path: Path) -> None:
     """Write through a temporary file so that a crash mid-save never leaves a truncated last.ckpt."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    trainer.save_checkpoint(tmp)
+    trainer.save_checkpoint(tmp, weights_only=False)
     os.replace(tmp, path)

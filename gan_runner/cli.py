@@ -1,5 +1,6 @@
 """`gan-runner`: compose -> preflight -> run -> return the objective (a finite float) to Hydra."""
 import sys
+import warnings
 from pathlib import Path
 
 import hydra
@@ -28,6 +29,8 @@ def _hydra_main(cfg: DictConfig) -> float:
 
 
 def main() -> None:
+    # Deprecation chatter of the installed stack, not actionable by a user of the runner.
+    warnings.filterwarnings("ignore", message=".*(LeafSpec|will save all extracted features).*")
     args = sys.argv[1:]
     if not _INFO_FLAGS.intersection(a.split("=")[0] for a in args):
         from gan_runner.preflight import check

@@ -20,6 +20,9 @@ from gan_runner.modules.gan import Diverged
 from gan_runner.validate import validate
 
 log = logging.getLogger("gan_runner")
+# lightning/__init__ gives its logger a console handler of its own; Hydra's root handlers already print and file
+# every record, so without this each Lightning message appears twice (DESIGN.md pitfall 9).
+logging.getLogger("lightning").handlers.clear()
 
 
 def objective_value(result: dict, name: str) -> float:

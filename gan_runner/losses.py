@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gan_runner import fgan
+
 
 class Loss(abc.ABC):
     """Base: subclasses define the two players' objectives and nothing else (no state, no optimizer code)."""
@@ -86,3 +88,51 @@ class Wasserstein(Loss):
 
     def g_loss(self, v_fake, v_real=None):
         return -v_fake.mean()
+
+
+class FGAN(Loss):
+    """Nowozin 2016: D maximizes E_P[g(v_r)] - E_Q[f*(g(v_f))], a lower bound on D_f(P||Q) that is tight at the
+    optimal critic; G minimizes the paper's non-saturating -E_Q[g(v_f)]. g and f* come from `gan_runner.fgan`."""
+
+    def __init__(self, divergence: str = "kl"):
+        fgan.divergence(divergence)  # fail at construction on an unknown name
+        self.divergence = divergence  # the name, not the functions: a loss stays picklable
+
+    def d_loss(self, v_real, v_fake):
+        div = fgan.divergence(self.divergence)
+        return div.conjugate(v_fake).mean() - div.activation(v_real).mean()
+
+    def g_loss(self, v_fake, v_real=None):
+        return -fgan.divergence(self.divergence).activation(v_fake).mean()
+
+
+class Relativistic(Loss):
+    """Jolicoeur-Martineau 2018: each player wants its own samples to score higher than the other side's."""
+
+    g_needs_real = True
+
+    @abc.abstractmethod
+    def prefer(self, a: Tensor, b: Tensor) -> Tensor:
+        """The loss of a player who wants the scores `a` to exceed the scores `b`."""
+
+    def d_loss(self, v_real, v_fake):
+        return self.prefer(v_real, v_fake)
+
+    def g_loss(self, v_fake, v_real=None):
+        if v_real is None:
+            raise ValueError(f"{type(self).__name__}.g_loss needs the critic's scores on real data")
+        return self.prefer(v_fake, v_real)
+
+
+class RSGAN(Relativistic):
+    """Relativistic standard GAN: -log sigma(C(a) - C(b)), real and fake paired sample by sample."""
+
+    def prefer(self, a, b):
+        return F.softplus(b - a).mean()
+
+
+class RaGAN(Relativistic):
+    """Relativistic average standard GAN: each sample against the mean score of the other side, both terms."""
+
+    def prefer(self, a, b):
+        return F.softplus(b.mean() - a).mean() + F.softplus(b - a.mean()).mean()

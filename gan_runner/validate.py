@@ -60,8 +60,8 @@ def instantiable(cfg: DictConfig) -> None:
             try:
                 hydra.utils.instantiate(node)
             except InstantiationException as exc:
-                cause = exc.__cause__ or exc
-                raise UserError(f"{key}: {str(cause).splitlines()[0]}") from None
+                reason = str(exc.__cause__ or exc).splitlines()[0]
+                raise UserError(reason if reason.startswith(key) else f"{key}: {reason}") from None
 
 
 def validate(cfg: DictConfig) -> None:

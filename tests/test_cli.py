@@ -37,7 +37,8 @@ def test_a_run_writes_its_results(tmp_path):
 
 
 BAD = [
-    (["loss=foo"], "unknown option loss=foo: choose one of fgan, hinge, ls, minimax, ml, ns, ragan, rsgan, wasserstein"),
+    (["loss=foo"], "unknown option loss=foo: choose one of fgan, hinge, ls, minimax, ml, ns, ragan, rsgan, "
+                   "wasserstein"),
     (["optimizer.lr_d=abc"], "optimizer.lr_d='abc' is not a number: pass one"),
     (["optimizer.lr_g=-1e-4"], "optimizer.lr_g=-0.0001 must be > 0.0"),
     (["data.batch_size=0"], "data.batch_size=0 must be > 0"),

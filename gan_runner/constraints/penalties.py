@@ -11,6 +11,12 @@ def per_sample_uniform(like: Tensor) -> Tensor:
     return torch.rand(shape, device=like.device, dtype=like.dtype)
 
 
+def random_interpolates(real: Tensor, fake: Tensor) -> Tensor:
+    """x_hat = eps x + (1 - eps) x~ with one eps per sample: WGAN-GP's sampling."""
+    eps = per_sample_uniform(real)
+    return eps * real + (1.0 - eps) * fake.detach()
+
+
 class GradientPenalty(Constraint):
     """WGAN-GP (Gulrajani 2017): weight * E[(||grad D(x_hat)|| - 1)^2] on random interpolates."""
 
@@ -20,9 +26,7 @@ class GradientPenalty(Constraint):
         self.weight = weight
 
     def penalty(self, critic: Critic, real: Tensor, fake: Tensor) -> Tensor:
-        eps = per_sample_uniform(real)
-        x_hat = eps * real + (1.0 - eps) * fake.detach()
-        _, grad = input_gradients(critic, x_hat)
+        _, grad = input_gradients(critic, random_interpolates(real, fake))
         return self.weight * ((grad.norm(dim=1) - 1.0) ** 2).mean()
 
 

@@ -76,7 +76,10 @@ class GAN(L.LightningModule):
         return sum(terms.values()), {"d_loss": terms["d_adv"], "w_estimate": v_real.mean() - v_fake.mean(), **terms}
 
     def g_objective(self, z: Tensor, fake: Tensor, real: Tensor, labels: Tensor) -> tuple[Tensor, dict]:
-        v_real = self.critic(real, labels) if self.loss.g_needs_real else None
+        v_real = None
+        if self.loss.g_needs_real:  # only its values enter G's loss: no graph through D
+            with torch.no_grad():
+                v_real = self.critic(real, labels)
         terms = {"g_adv": self.loss.g_loss(self.critic(fake, labels), v_real)}
         terms.update(self.g_extra(z, fake, labels))
         if self.g_average is not None:

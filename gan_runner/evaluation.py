@@ -53,14 +53,14 @@ class ImageEvaluation:
         else:
             dataset_id = f"{data.name}-{'x'.join(map(str, data.x.shape[1:]))}"
             extractor, protocol = load_or_train_extractor(data.x, data.y, dataset_id, cfg.cache_dir, data.num_classes)
-        self.num_samples, self.grid_size = cfg.num_samples, cfg.grid_size
+        self.num_samples, self.grid_size, self.pictures = cfg.num_samples, cfg.grid_size, cfg.pictures
         self.metric = ImageEvaluator(data.x, extractor.to(device), protocol, cfg.num_samples,
                                      cfg.kid_subset_size, device=device)
         self.protocol = self.metric.protocol
 
     def __call__(self, module, picture: Path | None = None) -> dict[str, float]:
         fake = generate(module, self.num_samples)
-        if picture is not None:
+        if picture is not None and self.pictures:
             plots.save_grid(fake[: self.grid_size], picture)
         return self.metric(fake)
 
@@ -69,7 +69,7 @@ class ToyEvaluation:
     def __init__(self, cfg: DictConfig, data: GanData, device: torch.device):
         if cfg.num_samples > len(data.x):
             raise UserError(f"metrics.num_samples={cfg.num_samples} exceeds the {len(data.x)} training points")
-        self.data, self.num_samples = data, cfg.num_samples
+        self.data, self.num_samples, self.pictures = data, cfg.num_samples, cfg.pictures
         self.real = reference(data.x, cfg.num_samples)
         self.protocol = {"num_real": cfg.num_samples, "num_fake": cfg.num_samples, "mode_radius": "3 std",
                          "w1": "exact optimal matching, Euclidean cost",
@@ -84,7 +84,7 @@ class ToyEvaluation:
         result = mode_metrics(fake, self.data.centers, self.data.std)
         result["w1"] = exact_w1(self.real, fake)
         result["critic_w1"] = critic_w1_estimate(critic, self.real, fake)
-        if picture is not None:
+        if picture is not None and self.pictures:
             title = f"modes {result['modes']:.0f}  HQ {result['hq_percent']:.1f}%  W1 {result['w1']:.3f}"
             plots.save_scatter(self.real[:1000], fake[:1000], critic, picture, title)
         return result

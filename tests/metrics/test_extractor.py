@@ -1,0 +1,107 @@
+"""The LeNet feature space: accuracy, any input size, a cache that is reused when valid and rebuilt when stale."""
+import re
+import sys
+
+import pytest
+import torch
+
+from gan_runner.errors import UserError
+from gan_runner.metrics import extractor
+from gan_runner.metrics.extractor import INCEPTION_FILE, LeNetFeatures, load_inception, load_or_train_extractor
+
+
+def test_heldout_accuracy_on_mnist5k(lenet):
+    assert lenet.info["extractor"] == "lenet"
+    assert lenet.info["n_train"] == 4500 and lenet.info["n_heldout"] == 500
+    assert lenet.info["heldout_accuracy"] >= 0.96
+    assert not lenet.model.training
+
+
+@pytest.mark.parametrize("channels,size", [(1, 8), (1, 28), (3, 32), (3, 64)])
+def test_any_size_and_channels(channels, size):
+    net = LeNetFeatures(channels, num_classes=7)
+    x = torch.rand(4, channels, size, size) * 2 - 1
+    features, logits = net.features_and_logits(x)
+    assert features.shape == (4, net.num_features) == (4, 128) and logits.shape == (4, 7)
+    assert torch.equal(net(x), features) and torch.equal(net.logits(x), logits)
+
+
+def _fail_if_trained(*args, **kwargs):
+    raise AssertionError("retrained although the cache is valid")
+
+
+def test_cache_is_reused(lenet, mnist5k, monkeypatch):
+    monkeypatch.setattr(extractor, "_train", _fail_if_trained)
+    model, info = load_or_train_extractor(*mnist5k, "mnist5k", lenet.cache, num_classes=10)
+    assert info == lenet.info
+    for name, value in lenet.model.state_dict().items():
+        assert torch.equal(model.state_dict()[name], value), name
+    assert [p.name for p in lenet.cache.iterdir()] == ["mnist5k.pt"]  # no temporary file left behind
+
+
+class _CountingTrainer:
+    """Stands in for the real training: an untrained net, counted, so the cache logic is tested in milliseconds."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, images, labels, num_classes, seed):
+        self.calls += 1
+        return LeNetFeatures(images.shape[1], num_classes), {"heldout_accuracy": 0.5, "n_train": 9, "n_heldout": 1}
+
+
+@pytest.mark.parametrize("change", ["negated pixels", "fewer images", "other labels", "corrupt file"])
+def test_stale_cache_is_retrained(lenet, mnist5k, tmp_path, monkeypatch, change):
+    (tmp_path / "mnist5k.pt").write_bytes((lenet.cache / "mnist5k.pt").read_bytes())
+    x, y = mnist5k
+    if change == "negated pixels":
+        x = -x
+    elif change == "fewer images":
+        x, y = x[:4000], y[:4000]
+    elif change == "other labels":
+        y = (y + 1) % 10
+    else:
+        (tmp_path / "mnist5k.pt").write_bytes(b"not a checkpoint")
+    trainer = _CountingTrainer()
+    monkeypatch.setattr(extractor, "_train", trainer)
+    _, info = load_or_train_extractor(x, y, "mnist5k", tmp_path, num_classes=10)
+    assert trainer.calls == 1 and info["heldout_accuracy"] == 0.5
+    load_or_train_extractor(x, y, "mnist5k", tmp_path, num_classes=10)
+    assert trainer.calls == 1  # the retrained net replaced the stale file
+
+
+def test_sklearn_digits_train_without_moving_the_callers_rng(tmp_path):
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = torch.from_numpy(bunch.data).float().view(-1, 1, 8, 8) / 8.0 - 1.0
+    y = torch.from_numpy(bunch.target).long()
+    rng, threads = torch.get_rng_state(), torch.get_num_threads()
+    model, info = load_or_train_extractor(x, y, "digits", tmp_path, num_classes=10)
+    assert torch.equal(torch.get_rng_state(), rng) and torch.get_num_threads() == threads
+    assert info["heldout_accuracy"] >= 0.9 and info["n_heldout"] == 180
+    # Unit RMS on the training images keeps KID's cubic kernel in its intended range.
+    assert model(x).square().mean().sqrt().item() == pytest.approx(1.0, rel=0.1)
+
+
+def test_missing_inception_weights_named_in_one_line(tmp_path):
+    missing = tmp_path / "nowhere" / "inception.pth"
+    with pytest.raises(UserError) as err:
+        load_inception(str(missing))
+    message = str(err.value)
+    assert "\n" not in message
+    assert f"metrics.inception_weights={missing}" in message and INCEPTION_FILE in message
+    assert "hub/checkpoints" in message
+
+
+def test_default_inception_location_follows_torch_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(UserError, match=re.escape(str(tmp_path / "hub" / "checkpoints" / INCEPTION_FILE))):
+        load_inception(None)
+
+
+def test_inception_file_checked_before_importing_torch_fidelity(tmp_path, monkeypatch):
+    # A None entry makes any import of the module fail: a UserError proves the check came first.
+    monkeypatch.setitem(sys.modules, "torch_fidelity.feature_extractor_inceptionv3", None)
+    with pytest.raises(UserError):
+        load_inception(str(tmp_path / "missing.pth"))

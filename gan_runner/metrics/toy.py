@@ -8,7 +8,7 @@ a Lipschitz critic is from the true Wasserstein distance.
 import math
 
 import torch
-from scipy.optimize import linear_sum_assignment
+import ot
 
 
 def _distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -30,12 +30,12 @@ def mode_metrics(samples: torch.Tensor, centers: torch.Tensor, std: float) -> di
 
 
 def exact_w1(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Wasserstein-1 between two equal-size clouds: the mean Euclidean cost of the optimal one-to-one matching."""
+    """Exact Wasserstein-1 between two equal-weight clouds with Euclidean cost (POT's network simplex solver: the
+    same optimum as an assignment, several times faster than scipy's at 2,500 points)."""
     if len(a) != len(b):
         raise ValueError(f"exact_w1 needs equal-size point clouds, got {len(a)} and {len(b)}")
     cost = _distances(a, b).cpu().numpy()
-    rows, cols = linear_sum_assignment(cost)
-    return float(cost[rows, cols].mean())
+    return float(ot.emd2([], [], cost, numItermax=10_000_000))
 
 
 @torch.no_grad()

@@ -65,3 +65,13 @@ def test_optimal_critic_estimate_equals_exact_w1():
     estimate = critic_w1_estimate(critic, real, fake)
     assert isinstance(estimate, float)
     assert estimate == pytest.approx(exact_w1(real, fake), abs=1e-6) and estimate == pytest.approx(0.5, abs=1e-6)
+
+
+def test_exact_w1_equals_the_optimal_assignment():
+    from scipy.optimize import linear_sum_assignment
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(200, 2, generator=g), torch.randn(200, 2, generator=g) * 2 + 1
+    cost = torch.cdist(a.double(), b.double()).numpy()
+    rows, cols = linear_sum_assignment(cost)
+    assert exact_w1(a, b) == pytest.approx(cost[rows, cols].mean(), rel=1e-9)

@@ -23,7 +23,7 @@ def test_help_lists_groups_and_options(tmp_path):
     for group in ["model", "loss", "constraint", "optimizer", "data", "logger"]:
         options = sorted(p.stem for p in (conf / group).glob("*.yaml"))
         assert f"{group}: {', '.join(options)}" in out.stdout
-    assert "trainer:\n  max_steps: 1500" in out.stdout  # defaults are listed too
+    assert "trainer:\n  max_steps: 4000" in out.stdout  # defaults are listed too
 
 
 def test_a_run_writes_its_results(tmp_path):

@@ -87,7 +87,7 @@ def figure(points: dict, data: str, path: Path) -> None:
 
     real = getattr(toy, data)(n=2000).x
     fig, axes = plt.subplots(len(LOSSES), len(CONSTRAINTS), figsize=(1.3 * len(CONSTRAINTS), 1.3 * len(LOSSES)),
-                             dpi=90, sharex=True, sharey=True)
+                             dpi=90, sharex=True, sharey=True, squeeze=False)
     lim = 1.6 if data == "ring" else 6.0
     for (i, loss), (j, constraint) in itertools.product(enumerate(LOSSES), enumerate(CONSTRAINTS)):
         ax = axes[i, j]
@@ -109,12 +109,15 @@ def figure(points: dict, data: str, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=800)
+    parser.add_argument("--steps", type=int, default=700)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--out", default=str(ROOT / "outputs" / "catalogue"))
     parser.add_argument("--docs", default=str(ROOT / "docs"))
+    parser.add_argument("--losses", nargs="+", default=LOSSES, choices=LOSSES)
+    parser.add_argument("--constraints", nargs="+", default=CONSTRAINTS, choices=CONSTRAINTS)
     args = parser.parse_args()
+    LOSSES[:], CONSTRAINTS[:] = args.losses, args.constraints
     os.environ.setdefault("WANDB_MODE", "offline")
     tasks = [((d, loss, c, s), f"{args.out}/{d}/{loss}-{c}/seed{s}", overrides(d, loss, c, s, args.steps))
              for d, loss, c, s in itertools.product(DATA, LOSSES, CONSTRAINTS, range(args.seeds))]

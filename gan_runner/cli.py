@@ -20,10 +20,10 @@ def _fail(message: str) -> None:
 
 @hydra.main(version_base="1.3", config_path=str(Path(__file__).parent / "conf"), config_name="config")
 def _hydra_main(cfg: DictConfig) -> float:
-    from gan_runner.run import run  # imported here so that --help does not pay for torch and Lightning
+    from gan_runner.sweep.job import run_job  # imported here so that --help does not pay for torch and Lightning
 
     try:
-        return run(cfg)
+        return run_job(cfg)
     except UserError as exc:
         _fail(str(exc))
 

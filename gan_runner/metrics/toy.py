@@ -7,8 +7,8 @@ a Lipschitz critic is from the true Wasserstein distance.
 """
 import math
 
-import torch
 import ot
+import torch
 
 
 def _distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,5 @@
-"""Lightning callbacks of a run: periodic evaluation and the rolling last checkpoint."""
+"""Lightning callbacks of a run: periodic evaluation, the rolling last checkpoint, the first step's start."""
+import time
 from pathlib import Path
 
 import lightning.pytorch as L
@@ -36,3 +37,14 @@ class RollingCheckpoint(L.Callback):
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
         if module.iteration % self.every == 0 or module.iteration == self.last:
             save_atomic(trainer, self.path)
+
+
+class FirstStepTime(L.Callback):
+    """When the first training step began (Unix time): with the process start, a job's start-up cost."""
+
+    def __init__(self):
+        self.at: float | None = None
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx):
+        if self.at is None:
+            self.at = time.time()

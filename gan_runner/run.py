@@ -12,7 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan_runner import results
 from gan_runner.build import build_module, build_trainer, instantiate
-from gan_runner.callbacks import PeriodicEvaluation, RollingCheckpoint
+from gan_runner.callbacks import FirstStepTime, PeriodicEvaluation, RollingCheckpoint
 from gan_runner.checkpoint import last_checkpoint, read_resumable
 from gan_runner.data.stream import BatchStream
 from gan_runner.evaluation import build_evaluation
@@ -56,7 +56,9 @@ def run(cfg: DictConfig) -> float:
 
     trainer = build_trainer(cfg, out, [])
     evaluation = build_evaluation(cfg.metrics, data, trainer.strategy.root_device)
+    first_step = FirstStepTime()
     trainer.callbacks.extend([
+        first_step,
         PeriodicEvaluation(evaluation, cfg.metrics.every_n_steps, total, out / "samples", history, checkpoint_written),
         RollingCheckpoint(ckpt_path, cfg.checkpoint_every_n_steps, total),
     ])
@@ -80,6 +82,7 @@ def run(cfg: DictConfig) -> float:
         "error": error,
         "step": module.iteration,
         "wall_time_s": round(previous.get("wall_time_s", 0.0) * bool(resumed) + time.time() - started, 2),
+        "first_step_at": first_step.at,
         "objective": cfg.objective,
         "metrics": {"final": final, "best": results.best(history, final, cfg.objective),
                     "protocol": evaluation.protocol},

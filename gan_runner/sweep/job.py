@@ -1,0 +1,97 @@
+"""One job of a sweep: placed on its share of the machine, its failure written down instead of ending the sweep.
+
+Hydra aborts a multirun at the first job that raises and discards the return values (DESIGN.md pitfall 7), so a
+job catches its own failure, records it beside its results and scores +inf, which every sweeper minimizes past.
+"""
+import contextlib
+import logging
+import math
+import os
+import socket
+import time
+import traceback
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from gan_runner import results
+from gan_runner.errors import UserError
+from gan_runner.sweep.slots import SLOTS_ENV, gpu_slot
+
+log = logging.getLogger("gan_runner")
+TRACEBACK_FILE = "traceback.txt"
+
+_jobs_in_process = 0  # joblib and the basic launcher run several jobs in one process
+
+
+def process_started_at() -> float | None:
+    """Unix time this process started, to 10 ms (Linux /proc); None elsewhere."""
+    try:
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except OSError:
+        return None
+    return time.time() - uptime + start_ticks / os.sysconf("SC_CLK_TCK")
+
+
+def record_failure(out: Path, exc: BaseException) -> None:
+    """metrics.json says `failed` with a one-line error (what a report shows); the traceback goes beside it."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / TRACEBACK_FILE).write_text("".join(traceback.format_exception(exc)))
+    while isinstance(exc, InstantiationException) and exc.__cause__:  # "Error in call to target ..." says little
+        exc = exc.__cause__
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    error = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    previous = results.read(out / "metrics.json") or {}
+    results.write(out / "metrics.json", {**previous, "status": "failed", "error": error})
+
+
+def _placement(record: dict) -> contextlib.AbstractContextManager:
+    """The GPU slot of hydra/launcher=gpus, claimed before torch can touch CUDA; nothing for other launchers."""
+    n_slots = int(os.environ.get(SLOTS_ENV, 0))
+    if not n_slots:
+        return contextlib.nullcontext()
+    return gpu_slot(Path(HydraConfig.get().sweep.dir) / ".gpu_slots", n_slots, record)
+
+
+def _set_threads(record: dict) -> None:
+    """Honour OMP_NUM_THREADS (set per job by the launcher presets) also in a reused worker, where torch was
+    imported, and its thread count fixed, by an earlier job."""
+    import torch
+
+    if os.environ.get("OMP_NUM_THREADS"):
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    record["threads"] = torch.get_num_threads()
+
+
+def run_job(cfg: DictConfig) -> float:
+    """Run `cfg` and return its objective; in a multirun, a job that raises is recorded and scores +inf
+    (unless sweep.continue_on_failure=false). A single run's UserError stays one line, with nothing written."""
+    global _jobs_in_process
+    _jobs_in_process += 1
+    out = Path(cfg.output_dir)
+    sweeping = HydraConfig.get().mode == RunMode.MULTIRUN
+    record = {"pid": os.getpid(), "host": socket.gethostname(), "process_started_at": process_started_at(),
+              "started_at": time.time(), "index_in_process": _jobs_in_process}
+    try:
+        with _placement(record):
+            _set_threads(record)
+            from gan_runner.run import run  # torch and Lightning: after the GPU slot is chosen
+
+            try:
+                return run(cfg)
+            except Exception as exc:
+                if isinstance(exc, UserError) and not sweeping:
+                    raise
+                record_failure(out, exc)
+                if not (sweeping and cfg.sweep.continue_on_failure):
+                    raise
+                log.error("job %s failed (%s); the sweep goes on", out, type(exc).__name__)
+                return math.inf
+    finally:
+        record["ended_at"] = time.time()
+        if (out / "metrics.json").exists():
+            results.write(out / "metrics.json", {**results.read(out / "metrics.json"), "job": record})

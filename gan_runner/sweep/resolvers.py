@@ -1,0 +1,54 @@
+"""Config resolvers of the launcher presets (conf/hydra/launcher/) and of the wandb logger.
+
+Registered when gan_runner.cli is imported, which happens in the launching process and in every joblib worker
+(unpickling the task function imports it) before any config is resolved there.
+"""
+import os
+import sys
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import OmegaConf
+
+from gan_runner.sweep.slots import visible_gpus
+
+
+def cores() -> int:
+    """Cores this process may use (its CPU affinity, which honours taskset and cgroup cpusets)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def cpu_share(n) -> int:
+    """cores // n, at least 1: jobs at once for n threads each, or threads each for n jobs at once."""
+    return max(1, cores() // int(n))
+
+
+def gpu_count() -> int:
+    found = len(visible_gpus())
+    if not found:
+        # exits rather than raises: Hydra would print a resolver's exception with pages of traceback
+        print("gan-runner: error: hydra/launcher=gpus found no GPU: set hydra.launcher.n_jobs=N to simulate N GPU "
+              "slots", file=sys.stderr)
+        sys.exit(2)
+    return found
+
+
+def sweep_name() -> str | None:
+    """The sweep folder's name in a multirun (wandb groups the runs of one sweep under it), else None."""
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return None
+    return Path(HydraConfig.get().sweep.dir).name
+
+
+def job_name() -> str | None:
+    """The job's overrides, e.g. `loss=hinge,seed=1` (a run's wandb name)."""
+    if not HydraConfig.initialized():
+        return None
+    return HydraConfig.get().job.override_dirname or None
+
+
+def register() -> None:
+    for name, fn in [("cpu_share", cpu_share), ("gpus", gpu_count), ("sweep_name", sweep_name),
+                     ("job_name", job_name)]:
+        OmegaConf.register_new_resolver(f"gan_runner.{name}", fn, replace=True)

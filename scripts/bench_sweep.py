@@ -1,0 +1,70 @@
+"""Parallel CPU sweeps: the same 4 small jobs one after another (Hydra's basic launcher: one process, torch's
+default threads) and side by side (hydra/launcher=cpus: one single-threaded job per core), on this machine.
+
+    .venv/bin/python scripts/bench_sweep.py [--steps 500] [overrides ...]
+
+With OMP_NUM_THREADS=1 the sequential jobs are single-threaded too, which isolates what the launcher adds from
+what torch's own threads give (or, on a busy machine, cost).
+
+Prints each job's start-up time (process start to its first training step; for a later job of a process that
+already ran one, job start to first step), each sweep's wall time from the command line, and as its last line
+`parallel speedup: S` (sequential wall time / parallel wall time).
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from gan_runner import results
+
+JOBS = ["data=ring", "model=mlp", "metrics.every_n_steps=0", "trainer.enable_progress_bar=false", "seed=0,1,2,3"]
+MODES = {"sequential": [], "parallel": ["hydra/launcher=cpus"]}
+
+
+def sweep(mode: str, folder: Path, steps: int, overrides: list[str]) -> float:
+    """Run the 4 jobs with one launcher; the wall time of the whole command."""
+    command = [sys.executable, "-m", "gan_runner", "-m", *MODES[mode], f"hydra.sweep.dir={folder}",
+               f"trainer.max_steps={steps}", *JOBS, *overrides]
+    env = {**os.environ, "WANDB_MODE": "offline"}
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - start
+    if done.returncode:
+        sys.exit(f"{mode} sweep failed:\n{done.stderr[-3000:]}")
+    return wall
+
+
+def startup(job: dict, first_step_at: float) -> float:
+    ready = job["process_started_at"] if job["index_in_process"] == 1 else job["started_at"]
+    return first_step_at - ready
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=500, help="training iterations of each job")
+    parser.add_argument("overrides", nargs="*", help="more overrides for every job")
+    args = parser.parse_args()
+    walls = {}
+    print(f"{'sweep':<11} {'job':>3} {'pid':>7} {'threads':>7} {'start-up s':>10} {'job s':>6}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in MODES:
+            walls[mode] = sweep(mode, Path(tmp) / mode, args.steps, args.overrides)
+            for n in range(4):
+                result = results.read(Path(tmp) / mode / str(n) / "metrics.json")
+                if result.get("first_step_at") is None:
+                    sys.exit("metrics.json has no first_step_at: the run must record when its first step began")
+                job = result["job"]
+                print(f"{mode:<11} {n:>3} {job['pid']:>7} {job['threads']:>7} "
+                      f"{startup(job, result['first_step_at']):>10.2f} {job['ended_at'] - job['started_at']:>6.1f}")
+    for mode, wall in walls.items():
+        print(f"{mode} sweep: {wall:.1f} s wall ({os.cpu_count()} cores, 4 jobs of {args.steps} iterations)")
+    # other processes on the machine slow both sweeps, multi-threaded jobs the most: say how busy it was
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+    print(f"parallel speedup: {walls['sequential'] / walls['parallel']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""gan-report on a sweep that is still running: jobs without results, running jobs, non-finite metrics."""
+import csv
+import json
+
+import pytest
+
+from gan_runner.errors import UserError
+from gan_runner.sweep.report import build
+
+
+def job(sweep, number, overrides, result=None):
+    folder = sweep / str(number)
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    if result is not None:
+        (folder / "metrics.json").write_text(json.dumps(result))
+
+
+def done(w1, kl, history=()):
+    return {"status": "completed", "objective": "w1", "step": 100, "history": list(history),
+            "metrics": {"final": {"w1": w1, "reverse_kl": kl}}}
+
+
+def test_a_running_sweep(tmp_path):
+    sweep = tmp_path / "sweep"
+    job(sweep, 0, ["data=ring", "loss=ns", "seed=0"], done(0.5, 0.1, [{"step": 50, "w1": 0.9, "reverse_kl": 0.4}]))
+    job(sweep, 1, ["data=ring", "loss=ns", "seed=1"], done(0.7, "nan"))
+    job(sweep, 2, ["data=ring", "loss=hinge", "seed=0"], {"status": "running", "objective": "w1", "step": 50,
+                                                          "history": [{"step": 50, "w1": 2.0}]})
+    job(sweep, 3, ["data=ring", "loss=hinge", "seed=1"])  # started, nothing written yet
+    job(sweep, 4, ["data=ring", "loss=ls", "seed=0"], {"status": "diverged", "error": "d_loss became nan",
+                                                       "objective": "w1", "step": 7, "history": []})
+    report = build(sweep).read_text()
+
+    rows = {r["config"]: r for r in csv.DictReader((sweep / "summary.csv").open())}
+    assert list(rows) == ["loss=ns", "loss=hinge", "loss=ls"]  # best first, then those without a result
+    assert float(rows["loss=ns"]["w1_mean"]) == pytest.approx(0.6)
+    assert float(rows["loss=ns"]["w1_std"]) == pytest.approx(0.1414, abs=1e-4)
+    assert rows["loss=ns"]["reverse_kl_mean"] == "0.1"  # the nan of seed 1 is left out, and said so below
+    hinge = rows["loss=hinge"]
+    assert (hinge["running"], hinge["pending"], hinge["seeds"]) == ("1", "1", "0")
+    assert rows["loss=ls"]["diverged"] == "1"
+    assert "Common to every job: `data=ring`" in report
+    assert "| 1 | `loss=ns` | 2 | 0.6 ± 0.14 | 0.1 (n=1) |" in report
+    assert "**diverged**: d_loss became nan" in report
+    assert (sweep / "objective.png").exists() and (sweep / "curves.png").exists()
+    assert not (sweep / "gallery.png").exists() and "gallery.png" not in report  # no job wrote samples
+
+
+def test_not_a_sweep(tmp_path):
+    with pytest.raises(UserError, match="no job folders"):
+        build(tmp_path)

@@ -1,0 +1,60 @@
+"""Preemption with submitit: the job gets USR2, is requeued, and resumes from its last checkpoint in the same
+folder, ending with exactly the weights of a run that was never interrupted."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from conftest import TINY, cli_env, run_cli
+
+from gan_runner import results
+
+SETTINGS = [*TINY, "model.width=16", "data.batch_size=64", "trainer.max_steps=200", "checkpoint_every_n_steps=20"]
+
+
+def task_pid(sweep: Path) -> int | None:
+    """The submitit task running this sweep's job (not the controller that restarts it)."""
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "submitit.core._submit" in command and str(sweep) in command:
+            return int(proc.name)
+    return None
+
+
+def wait_for(condition, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_preempted_job_is_requeued_and_resumes(tmp_path):
+    sweep = tmp_path / "sweep"
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "gan_runner", "-m", "hydra/launcher=submitit_local", f"hydra.sweep.dir={sweep}",
+         *SETTINGS], env=cli_env(tmp_path), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    wait_for((sweep / "0" / "checkpoints" / "last.ckpt").exists)  # a first checkpoint: mid-run
+    os.kill(task_pid(sweep), signal.SIGUSR2)  # what SLURM sends before a time-out, and submitit on preemption
+    output = launcher.communicate(timeout=300)[0]
+    assert launcher.returncode == 0, output[-3000:]
+
+    log = (sweep / "0" / "cli.log").read_text()
+    assert "this job is preempted" in log and "Requeued job" in log
+    resumed_from = int(re.search(r"resuming \S+ from iteration (\d+)", log).group(1))
+    assert 0 < resumed_from < 200
+    result = results.read(sweep / "0" / "metrics.json")
+    assert (result["status"], result["step"]) == ("completed", 200)
+
+    straight = run_cli([*SETTINGS, f"hydra.run.dir={tmp_path / 'straight'}"], tmp_path)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    requeued, uninterrupted = (torch.load(d / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+                               for d in (sweep / "0", tmp_path / "straight"))
+    for key in uninterrupted:
+        torch.testing.assert_close(requeued[key], uninterrupted[key], rtol=0, atol=0, msg=key)

@@ -1,0 +1,27 @@
+"""hydra/launcher=slurm: the batch script submitit writes, kept by a stand-in `sbatch` that refuses it (submitit
+checks that srun exists, so a stand-in of that too; neither ever runs anything)."""
+import os
+
+from conftest import run_cli
+
+REFUSE = "#!/bin/sh\necho 'sbatch: error: no cluster here' >&2\nexit 1\n"
+
+
+def test_batch_script(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("sbatch", "srun"):
+        (bin_dir / tool).write_text(REFUSE)
+        (bin_dir / tool).chmod(0o755)
+    sweep = tmp_path / "sweep"
+    out = run_cli(["-m", "hydra/launcher=slurm", f"hydra.sweep.dir={sweep}", "hydra.launcher.partition=gpu",
+                   "hydra.launcher.timeout_min=90", "trainer.devices=4", "+trainer.num_nodes=2", "loss=ns,hinge"],
+                  tmp_path, env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
+    assert out.returncode != 0 and "no cluster here" in out.stderr + out.stdout
+    [script] = (sweep / ".submitit").glob(".submission_file_*.sh")
+    text = script.read_text()
+    for line in ["#SBATCH --partition=gpu", "#SBATCH --time=90", "#SBATCH --nodes=2", "#SBATCH --ntasks-per-node=4",
+                 "#SBATCH --gpus-per-node=4", "#SBATCH --cpus-per-task=8", "#SBATCH --array=0-1%2",
+                 "#SBATCH --signal=USR2@120", "#SBATCH --job-name=gan-runner"]:
+        assert line in text.splitlines(), f"{line!r} not in\n{text}"
+    assert "srun" in text and "-m submitit.core._submit" in text

@@ -36,7 +36,7 @@ def main() -> None:
         from gan_runner.preflight import check
 
         try:
-            check([a for a in args if not a.startswith("-")])
+            check([a for a in args if not a.startswith("-")], multirun=bool({"-m", "--multirun"} & set(args)))
         except UserError as exc:
             _fail(str(exc))
     _hydra_main()

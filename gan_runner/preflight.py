@@ -54,10 +54,28 @@ def explain(exc: Exception) -> str:
     return text.strip().splitlines()[0]
 
 
-def check(overrides: list[str]) -> None:
-    # output_dir comes from Hydra's runtime, which the compose API does not set; validation never reads it.
-    jobs = expand(["output_dir=preflight", *(o for o in overrides if not o.startswith(("hydra/", "hydra.")))])
+def key_of(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def with_sweep_params(overrides: list[str]) -> list[str]:
+    """A named sweep's grid (hydra.sweeper.params) joined to the command line, whose values win, as in Hydra's
+    sweepers. A command line that does not compose is returned as it is: checking its jobs reports why."""
+    try:
+        cfg = compose("config", overrides=overrides, return_hydra_config=True)
+    except (HydraException, OmegaConfBaseException):
+        return overrides
+    given = {key_of(o) for o in overrides}
+    params = cfg.hydra.sweeper.get("params") or {}
+    return [*(f"{key}={value}" for key, value in params.items() if key not in given), *overrides]
+
+
+def check(overrides: list[str], multirun: bool = False) -> None:
     with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        if multirun:
+            overrides = with_sweep_params(overrides)
+        # output_dir comes from Hydra's runtime, which the compose API does not set; validation never reads it.
+        jobs = expand(["output_dir=preflight", *(o for o in overrides if not o.startswith(("hydra/", "hydra.")))])
         for job in jobs:
             try:
                 cfg = compose("config", overrides=job)

@@ -46,6 +46,7 @@ BAD = [
     (["data=ring"], "model=dcgan needs images but data=ring is 2-D points: use model=mlp"),
     (["constraint=gp", "model.d_norm=batch"], "constraint gp needs per-sample gradients"),
     (["-m", "loss=ns,hinge", "constraint=none,gp", "model.d_norm=batch"], "in job [loss=ns constraint=gp"),
+    (["-m", "sweep=losses_constraints", "model.d_norm=batch"], "in job [loss=ns constraint=gp"),  # a named grid
     (["data=folder"], "data.root has no value: pass data.root=... on the command line"),
     (["constraint=[sn,foo]"], "unknown option constraint=foo"),
 ]

@@ -5,6 +5,7 @@ import hydra.errors
 import hydra.utils
 import lightning.pytorch as L
 from lightning.pytorch.callbacks import TQDMProgressBar
+from lightning.pytorch.plugins.environments import SLURMEnvironment
 from omegaconf import DictConfig, OmegaConf
 
 from gan_runner.constraints import Constraints
@@ -42,6 +43,10 @@ def build_trainer(cfg: DictConfig, out: Path, callbacks: list) -> L.Trainer:
     if kwargs.get("enable_progress_bar", True):
         # One refresh per logging interval: a log file or a CI console gets a line per refresh, not per step.
         callbacks = [*callbacks, TQDMProgressBar(refresh_rate=kwargs.get("log_every_n_steps", 50))]
+    if SLURMEnvironment.detect() and "plugins" not in kwargs:
+        # submitit requeues on USR2 and the job resumes from last.ckpt; Lightning's own requeue (USR1) and its SIGTERM
+        # handling would compete with it (DESIGN.md pitfall 3).
+        kwargs["plugins"] = [SLURMEnvironment(auto_requeue=False)]
     logger = hydra.utils.instantiate(cfg.logger)
     return L.Trainer(max_epochs=1, max_steps=-1, logger=logger, callbacks=callbacks, default_root_dir=out,
                      enable_checkpointing=False, num_sanity_val_steps=0, **kwargs)

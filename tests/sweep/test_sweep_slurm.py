@@ -25,3 +25,17 @@ def test_batch_script(tmp_path):
                  "#SBATCH --signal=USR2@120", "#SBATCH --job-name=gan-runner"]:
         assert line in text.splitlines(), f"{line!r} not in\n{text}"
     assert "srun" in text and "-m submitit.core._submit" in text
+
+
+def test_lightning_leaves_requeueing_to_submitit(cfg_factory, tmp_path, monkeypatch):
+    """Inside a SLURM task Lightning's own requeue would compete with submitit's (DESIGN.md pitfall 3)."""
+    from lightning.pytorch.plugins.environments import SLURMEnvironment
+
+    from gan_runner.build import build_trainer
+
+    for key, value in {"SLURM_NTASKS": "1", "SLURM_JOB_NAME": "gan-runner", "SLURM_NODELIST": "node1",
+                       "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURM_NODEID": "0"}.items():
+        monkeypatch.setenv(key, value)
+    cfg = cfg_factory(["data=ring", "model=mlp", "trainer.accelerator=cpu"])
+    environment = build_trainer(cfg, tmp_path, [])._accelerator_connector.cluster_environment
+    assert isinstance(environment, SLURMEnvironment) and environment.auto_requeue is False

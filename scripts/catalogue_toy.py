@@ -12,7 +12,8 @@ import math
 import os
 import statistics
 import time
-from multiprocessing import Pool
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
@@ -54,7 +55,7 @@ def job(args) -> tuple:
         module = build_module(cfg, getattr(toy, cfg.data.name)(n=1000))
         state = torch.load(Path(out) / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
         module.load_state_dict(state)
-        points = generate(module, 500)
+        points = generate(module, 500).numpy()  # a tensor would travel as a file descriptor of this worker
     return key, {"status": result["status"], **result["metrics"]["final"]}, points
 
 
@@ -94,7 +95,7 @@ def figure(points: dict, data: str, path: Path) -> None:
         ax.scatter(*real.T, s=0.5, c="lightgray")
         fake = points.get((data, loss, constraint, 0))
         if fake is not None:
-            ax.scatter(*fake.clamp(-lim, lim).T, s=0.5, c="tab:orange")
+            ax.scatter(*fake.clip(-lim, lim).T, s=0.5, c="tab:orange")
         ax.set(xlim=(-lim, lim), ylim=(-lim, lim), xticks=[], yticks=[])
         if i == 0:
             ax.set_title(constraint, fontsize=8)
@@ -123,8 +124,12 @@ def main() -> None:
              for d, loss, c, s in itertools.product(DATA, LOSSES, CONSTRAINTS, range(args.seeds))]
     start = time.time()
     rows, points = {}, {}
-    with Pool(args.jobs, maxtasksperchild=40) as pool:
-        for n, (key, row, pts) in enumerate(pool.imap_unordered(job, tasks), 1):
+    # Workers live for the whole catalogue: recycling them (Pool's maxtasksperchild, or max_tasks_per_child) made
+    # the pool's handler thread spin on half a core, or deadlock, with Python 3.11 here.
+    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(job, task) for task in tasks]
+        for n, done in enumerate(as_completed(futures), 1):
+            key, row, pts = done.result()
             rows[key], points[key] = row, pts
             if n % 24 == 0:
                 print(f"{n}/{len(tasks)} runs, {time.time() - start:.0f} s", flush=True)

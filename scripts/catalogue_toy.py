@@ -1,6 +1,8 @@
 """Every loss x constraint on PacGAN's ring and grid, 3 seeds each, through gan-runner's own `run`.
 
-    .venv/bin/python scripts/catalogue_toy.py [--steps 1000] [--seeds 3] [--jobs 2] [--out outputs/catalogue]
+    .venv/bin/python scripts/catalogue_toy.py [--steps 700] [--seeds 3] [--jobs 2] [--out outputs/catalogue]
+
+The grid and its shared recipe are conf/sweep/toy.yaml's, so `gan-runner -m sweep=toy` runs the same jobs.
 
 Prints one table (modes covered, % high quality, reverse KL to uniform, exact W1, and the critic's estimate of W1
 beside it, mean ± std over seeds) and writes it with small-multiple figures of generated points to docs/.
@@ -16,17 +18,21 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 ROOT = Path(__file__).parents[1]
-LOSSES = ["minimax", "ns", "ml", "ls", "hinge", "wasserstein", "rsgan", "ragan", "fgan"]
-CONSTRAINTS = ["none", "clip", "gp", "lp", "r1", "r2", "dragan", "div", "sn", "gn", "gran", "noise"]
-DATA = ["ring", "grid"]
+# The grid is the sweep preset's (gan-runner -m sweep=toy runs the same jobs): one definition of the catalogue.
+GRID = OmegaConf.load(ROOT / "gan_runner" / "conf" / "sweep" / "toy.yaml").hydra.sweeper.params
+SWEPT = {key: str(value).split(",") for key, value in GRID.items() if "," in str(value)}
+LOSSES, CONSTRAINTS = SWEPT["loss"], SWEPT["constraint"]
+DATA = [e.removeprefix("toy_") for e in SWEPT["experiment"]]
+RECIPE = [f"{key}={value}" for key, value in GRID.items() if key not in SWEPT and key != "trainer.max_steps"]
 COLUMNS = ["modes", "hq_percent", "reverse_kl", "w1", "critic_w1"]
 
 
 def overrides(data: str, loss: str, constraint: str, seed: int, steps: int) -> list[str]:
-    return [f"experiment=toy_{data}", f"loss={loss}", f"constraint={constraint}", f"seed={seed}",
-            f"trainer.max_steps={steps}", "model.width=64", "data.batch_size=128", "metrics.every_n_steps=0",
-            "metrics.pictures=false",
+    return [f"experiment=toy_{data}", f"loss={loss}", f"constraint={constraint}", f"seed={seed}", *RECIPE,
+            f"trainer.max_steps={steps}", "metrics.every_n_steps=0", "metrics.pictures=false",
             "trainer.enable_progress_bar=false", f"checkpoint_every_n_steps={steps}"]
 
 
@@ -110,8 +116,8 @@ def figure(points: dict, data: str, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=700)
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=int(GRID["trainer.max_steps"]))
+    parser.add_argument("--seeds", type=int, default=len(SWEPT["seed"]))
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--out", default=str(ROOT / "outputs" / "catalogue"))
     parser.add_argument("--docs", default=str(ROOT / "docs"))

@@ -100,8 +100,9 @@ class GAN(L.LightningModule):
         self._after_iteration()
         self.iteration += 1
         # Lightning's logging costs about a millisecond a call; logging (and the NaN check, a device sync) only
-        # at the logging interval keeps the runner within a few percent of a plain loop.
-        if self.iteration % self.trainer.log_every_n_steps == 0 or self.iteration == 1:
+        # at the logging interval keeps the runner within a few percent of a plain loop. The last iteration is
+        # checked too, so that a run never ends "completed" with non-finite losses.
+        if self.iteration % self.trainer.log_every_n_steps == 0 or self.iteration in (1, self.total_steps):
             self._log_step({k: v.detach() for k, v in logs.items()})
 
     def _log_step(self, logs: dict) -> None:

@@ -49,10 +49,11 @@ def record_failure(out: Path, exc: BaseException) -> None:
     results.write(out / "metrics.json", {**previous, "status": "failed", "error": error})
 
 
-def _placement(record: dict) -> contextlib.AbstractContextManager:
-    """The GPU slot of hydra/launcher=gpus, claimed before torch can touch CUDA; nothing for other launchers."""
+def _placement(record: dict, sweeping: bool) -> contextlib.AbstractContextManager:
+    """The GPU slot of hydra/launcher=gpus in a multirun, claimed before torch can touch CUDA; nothing otherwise
+    (Hydra sets the launcher's environment for a single run too, where there is nothing to share)."""
     n_slots = int(os.environ.get(SLOTS_ENV, 0))
-    if not n_slots:
+    if not (sweeping and n_slots):
         return contextlib.nullcontext()
     return gpu_slot(Path(HydraConfig.get().sweep.dir) / ".gpu_slots", n_slots, record)
 
@@ -77,20 +78,21 @@ def run_job(cfg: DictConfig) -> float:
     record = {"pid": os.getpid(), "host": socket.gethostname(), "process_started_at": process_started_at(),
               "started_at": time.time(), "index_in_process": _jobs_in_process}
     try:
-        with _placement(record):
+        # Everything a job does is inside the failure record, placing it and importing torch included: an
+        # exception that escaped here would end a joblib sweep and leave the job without a status.
+        with _placement(record, sweeping):
             _set_threads(record)
             from gan_runner.run import run  # torch and Lightning: after the GPU slot is chosen
 
-            try:
-                return run(cfg)
-            except Exception as exc:
-                if isinstance(exc, UserError) and not sweeping:
-                    raise
-                record_failure(out, exc)
-                if not (sweeping and cfg.sweep.continue_on_failure):
-                    raise
-                log.error("job %s failed (%s); the sweep goes on", out, type(exc).__name__)
-                return math.inf
+            return run(cfg)
+    except Exception as exc:
+        if isinstance(exc, UserError) and not sweeping:
+            raise
+        record_failure(out, exc)
+        if not (sweeping and cfg.sweep.continue_on_failure):
+            raise
+        log.error("job %s failed (%s); the sweep goes on", out, type(exc).__name__)
+        return math.inf
     finally:
         record["ended_at"] = time.time()
         if (out / "metrics.json").exists():

@@ -51,25 +51,28 @@ def _acquire(lock_dir: Path, candidates: list[int]) -> tuple[int, FileLock]:
 def gpu_slot(lock_dir: Path, n_slots: int, record: dict):
     """Hold one of `n_slots` slots and show this job only its GPU; `record` gets the slot, device and times.
 
-    Slots are spread round-robin over the visible GPUs (more slots than GPUs share them); on a machine without
-    GPUs the slots are simulated and slot i is given the id "i".
+    Slots are spread round-robin over the visible GPUs (more slots than GPUs share them). Where no GPU is visible
+    the slots are simulated (device None) and CUDA_VISIBLE_DEVICES is left as it is: naming a device there could
+    un-hide a GPU that the user hid.
     """
     global _cuda_slot
-    devices = visible_gpus() or [str(i) for i in range(n_slots)]
+    devices = visible_gpus()
     lock_dir.mkdir(parents=True, exist_ok=True)
     candidates = [_cuda_slot] if _cuda_started() and _cuda_slot is not None else list(range(n_slots))
     slot, lock = _acquire(lock_dir, candidates)
-    record.update(slot=slot, device=devices[slot % len(devices)], claimed_at=time.time())
+    record.update(slot=slot, device=devices[slot % len(devices)] if devices else None, claimed_at=time.time())
     parent_devices = os.environ.get("CUDA_VISIBLE_DEVICES")
-    os.environ["CUDA_VISIBLE_DEVICES"] = record["device"]
+    if record["device"] is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = record["device"]
     try:
         yield slot
     finally:
         if _cuda_started():
             _cuda_slot = slot
+            sys.modules["torch"].cuda.empty_cache()  # the next job of this worker starts from a clean cache
         # restored so that the next job of this worker sees the same GPUs as the launcher did
         if parent_devices is None:
-            del os.environ["CUDA_VISIBLE_DEVICES"]
+            os.environ.pop("CUDA_VISIBLE_DEVICES", None)
         else:
             os.environ["CUDA_VISIBLE_DEVICES"] = parent_devices
         record["released_at"] = time.time()  # taken before the release: held intervals never touch

@@ -55,3 +55,14 @@ def test_abort_on_failure_when_asked(gan_runner, tmp_path):
     out = gan_runner(["-m", f"hydra.sweep.dir={sweep}", BROKEN, "sweep.continue_on_failure=false"])
     assert out.returncode != 0
     assert results.read(sweep / "0" / "metrics.json")["status"] == "failed"
+
+
+def test_a_failure_before_the_run_starts_is_recorded_too(gan_runner, tmp_path):
+    """Placing a job (threads, GPU slot, imports) can fail as well: it is recorded and the sweep goes on."""
+    sweep = tmp_path / "sweep"
+    out = gan_runner(["-m", f"hydra.sweep.dir={sweep}", "seed=0,1", "+hydra.job.env_set.OMP_NUM_THREADS=two"])
+    assert out.returncode == 0, out.stderr[-3000:]
+    for n in "01":
+        result = results.read(sweep / n / "metrics.json")
+        assert result["status"] == "failed" and result["error"].startswith("ValueError"), result
+        assert result["job"]["pid"] > 0

@@ -29,14 +29,20 @@ def expand(overrides: list[str]) -> list[list[str]]:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except HydraException as exc:
         raise UserError(f"cannot parse the command line: {str(exc).splitlines()[0]}") from None
-    choices = []
+    choices, seeds = [], []
     for o in parsed:
         if o.is_sweep_override():
             if o.is_discrete_sweep():
                 choices.append([f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()])
         else:
             choices.append([o.input_line])
-    return [list(job) for job in itertools.islice(itertools.product(*choices), MAX_JOBS_CHECKED)]
+        if o.get_key_element() == "seed" and len(choices[-1]) > 1:
+            # Whether a configuration is possible does not depend on its seed: each configuration is checked
+            # with the first seed, and each other seed once, so that seeds do not multiply the checks.
+            seeds, choices[-1] = choices[-1][1:], choices[-1][:1]
+    jobs = [list(job) for job in itertools.islice(itertools.product(*choices), MAX_JOBS_CHECKED)]
+    first_seed = next(o for o in jobs[0] if o.startswith("seed=")) if seeds else None
+    return jobs + [[seed if o == first_seed else o for o in jobs[0]] for seed in seeds]
 
 
 def explain(exc: Exception) -> str:

@@ -1,6 +1,7 @@
 """One experiment: build everything from the composed config, train, evaluate, write the run's results.
 
-This is the only module that knows about output folders, result files, loggers and the objective value.
+It owns the run's output folder, result file, loggers and objective value; in a sweep, sweep/job.py adds
+only a failure record and the job's placement to metrics.json.
 """
 import logging
 import math
@@ -45,7 +46,6 @@ def run(cfg: DictConfig) -> float:
     out.mkdir(parents=True, exist_ok=True)
     L.seed_everything(cfg.seed, verbose=False)
     data = instantiate(cfg.data.source)  # missing data fails here, before anything is written
-    OmegaConf.save(cfg, out / "config.yaml", resolve=True)
     module = build_module(cfg, data)
     start = resumed["iteration"] if resumed else 0
     history = [h for h in previous.get("history", []) if h["step"] <= start]
@@ -63,6 +63,9 @@ def run(cfg: DictConfig) -> float:
         RollingCheckpoint(ckpt_path, cfg.checkpoint_every_n_steps, total),
     ])
     stream = BatchStream(data, cfg.data.batch_size, module.n_critic, total, cfg.seed, start=start)
+    # Written only once everything is built: a refusal above (missing data or weights, impossible metrics
+    # settings) leaves no file that looks like a run.
+    OmegaConf.save(cfg, out / "config.yaml", resolve=True)
     results.write(metrics_path, base)
     if resumed:
         log.info("resuming %s from iteration %d", out, start)

@@ -72,6 +72,15 @@ def test_missing_data_names_the_path_and_the_download_option(tmp_path):
     assert not (run_dir / "metrics.json").exists() and not (run_dir / "config.yaml").exists()
 
 
+def test_an_impossible_evaluation_is_refused_before_any_file_of_a_run(tmp_path):
+    run_dir = tmp_path / "run"
+    out = gan_runner(["data=ring", "model=mlp", "metrics.num_samples=100000", f"hydra.run.dir={run_dir}"], tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == ["gan-runner: error: metrics.num_samples=100000 exceeds the 50000 "
+                                               "training points"]
+    assert not (run_dir / "metrics.json").exists() and not (run_dir / "config.yaml").exists()
+
+
 def test_corrupt_checkpoint_is_refused_and_kept(tmp_path):
     run_dir = tmp_path / "run"
     (run_dir / "checkpoints").mkdir(parents=True)

@@ -67,11 +67,20 @@ class Job:
         return path if path.exists() else None
 
 
+def _result(path: Path) -> dict:
+    """metrics.json, {} before the job writes it; a file that does not parse (edited, truncated by a crash) is
+    reported as the job's failure instead of ending the report."""
+    try:
+        return results.read(path) or {}
+    except (ValueError, UnicodeDecodeError) as exc:
+        return {"status": "failed", "error": f"{path.name} unreadable: {exc}"}
+
+
 def collect(sweep_dir: Path) -> list[Job]:
     """Every job folder under `sweep_dir` (one with .hydra/overrides.yaml), in job-number order."""
     jobs = []
     for overrides in sweep_dir.glob("**/.hydra/overrides.yaml"):
         job_dir = overrides.parent.parent
         listed = [str(o) for o in OmegaConf.to_container(OmegaConf.load(overrides))]
-        jobs.append(Job(job_dir, listed, results.read(job_dir / "metrics.json") or {}))
+        jobs.append(Job(job_dir, listed, _result(job_dir / "metrics.json")))
     return sorted(jobs, key=lambda j: (int(j.dir.name) if j.dir.name.isdigit() else math.inf, str(j.dir)))

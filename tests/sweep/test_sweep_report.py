@@ -30,6 +30,8 @@ def test_a_running_sweep(tmp_path):
     job(sweep, 3, ["data=ring", "loss=hinge", "seed=1"])  # started, nothing written yet
     job(sweep, 4, ["data=ring", "loss=ls", "seed=0"], {"status": "diverged", "error": "d_loss became nan",
                                                        "objective": "w1", "step": 7, "history": []})
+    job(sweep, 5, ["data=ring", "loss=ls", "seed=1"])
+    (sweep / "5" / "metrics.json").write_text('{"status": "compl')  # cut short by a crash
     report = build(sweep).read_text()
 
     rows = {r["config"]: r for r in csv.DictReader((sweep / "summary.csv").open())}
@@ -39,7 +41,8 @@ def test_a_running_sweep(tmp_path):
     assert rows["loss=ns"]["reverse_kl_mean"] == "0.1"  # the nan of seed 1 is left out, and said so below
     hinge = rows["loss=hinge"]
     assert (hinge["running"], hinge["pending"], hinge["seeds"]) == ("1", "1", "0")
-    assert rows["loss=ls"]["diverged"] == "1"
+    assert (rows["loss=ls"]["diverged"], rows["loss=ls"]["failed"]) == ("1", "1")
+    assert "job `5`: **failed**: metrics.json unreadable" in report
     assert "Common to every job: `data=ring`" in report
     assert "| 1 | `loss=ns` | 2 | 0.6 ± 0.14 | 0.1 (n=1) |" in report
     assert "**diverged**: d_loss became nan" in report

@@ -45,7 +45,7 @@ def test_preempted_job_is_requeued_and_resumes(tmp_path):
     output = launcher.communicate(timeout=300)[0]
     assert launcher.returncode == 0, output[-3000:]
 
-    log = (sweep / "0" / "cli.log").read_text()
+    log = (sweep / "0" / "gan_runner.log").read_text()
     assert "this job is preempted" in log and "Requeued job" in log
     resumed_from = int(re.search(r"resuming \S+ from iteration (\d+)", log).group(1))
     assert 0 < resumed_from < 200

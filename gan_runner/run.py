@@ -5,6 +5,8 @@ only a failure record and the job's placement to metrics.json.
 """
 import logging
 import math
+import os
+import socket
 import time
 from pathlib import Path
 
@@ -49,7 +51,9 @@ def run(cfg: DictConfig) -> float:
     module = build_module(cfg, data)
     start = resumed["iteration"] if resumed else 0
     history = [h for h in previous.get("history", []) if h["step"] <= start]
-    base = {"status": "running", "step": start, "objective": cfg.objective, "history": history}
+    # Who is running it: gan-report tells a job whose process is gone (killed, out of memory) from a running one.
+    process = {"pid": os.getpid(), "host": socket.gethostname()}
+    base = {"status": "running", "step": start, "objective": cfg.objective, "history": history, "process": process}
 
     def checkpoint_written(step_history):
         results.write(metrics_path, {**base, "step": module.iteration, "history": step_history})

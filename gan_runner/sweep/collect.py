@@ -2,6 +2,8 @@
 samples/final.png. A job that has not written a file yet is simply missing it (the sweep may still be running)."""
 import csv
 import math
+import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +32,8 @@ class Job:
 
     @property
     def status(self) -> str:
-        return self.result.get("status", "pending")
+        status = self.result.get("status", "pending")
+        return "stopped" if status == "running" and not _alive(self.result.get("process")) else status
 
     @property
     def objective(self) -> str | None:
@@ -65,6 +68,20 @@ class Job:
     def samples(self) -> Path | None:
         path = self.dir / "samples" / "final.png"
         return path if path.exists() else None
+
+
+def _alive(process: dict | None) -> bool:
+    """Whether a running job's process still exists; a process on another host (a cluster node) or without a
+    record cannot be asked, and counts as alive."""
+    if not process or process.get("host") != socket.gethostname():
+        return True
+    try:
+        os.kill(int(process["pid"]), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def _result(path: Path) -> dict:

@@ -37,11 +37,12 @@ def _failures(rows: list[Row], sweep_dir: Path) -> list[str]:
     lines = []
     for row in rows:
         for job in row.jobs:
-            if job.status in ("failed", "diverged"):
+            if job.status in ("failed", "diverged", "stopped"):
                 where = job.dir.relative_to(sweep_dir)
                 more = f" (traceback: `{where}/{TRACEBACK_FILE}`)" if (job.dir / TRACEBACK_FILE).exists() else ""
                 seed = f" seed={job.seed}" if job.seed else ""
-                error = job.result.get("error")
+                error = job.result.get("error") or (f"its process ended at iteration {job.result.get('step')} without "
+                                                    "a result (killed?); the same sweep command resumes it")
                 lines.append(f"- `{row.config}`{seed}, job `{where}`: **{job.status}**: {error}{more}")
     return lines
 
@@ -61,7 +62,7 @@ def report(sweep_dir: Path, rows: list[Row], objective: str | None, metrics: lis
     parts.append(table(rows, objective, metrics))
     failures = _failures(rows, sweep_dir)
     if failures:
-        parts += ["## Failed and diverged jobs", "\n".join(failures)]
+        parts += ["## Jobs that did not complete", "\n".join(failures)]
     for title, file in plots.items():
         parts += [f"## {title}", f"![{title}]({file})"]
     return "\n\n".join(parts) + "\n"

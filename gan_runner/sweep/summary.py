@@ -1,5 +1,6 @@
 """One row per configuration of a sweep (its overrides minus the seed): mean and spread over seeds of every final
-metric, and how many of its jobs completed, diverged, failed or are still to finish."""
+metric, and how many of its jobs completed, diverged, failed, stopped (their process vanished) or are
+still to finish."""
 import csv
 import math
 import statistics
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from gan_runner.sweep.collect import SEED_KEY, Job
 
-STATUSES = ("completed", "diverged", "failed", "running", "pending")
+STATUSES = ("completed", "diverged", "failed", "stopped", "running", "pending")
 
 
 @dataclass

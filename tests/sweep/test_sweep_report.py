@@ -1,6 +1,9 @@
 """gan-report on a sweep that is still running: jobs without results, running jobs, non-finite metrics."""
 import csv
 import json
+import os
+import socket
+import subprocess
 
 import pytest
 
@@ -25,11 +28,17 @@ def test_a_running_sweep(tmp_path):
     sweep = tmp_path / "sweep"
     job(sweep, 0, ["data=ring", "loss=ns", "seed=0"], done(0.5, 0.1, [{"step": 50, "w1": 0.9, "reverse_kl": 0.4}]))
     job(sweep, 1, ["data=ring", "loss=ns", "seed=1"], done(0.7, "nan"))
+    alive = {"pid": os.getpid(), "host": socket.gethostname()}
     job(sweep, 2, ["data=ring", "loss=hinge", "seed=0"], {"status": "running", "objective": "w1", "step": 50,
-                                                          "history": [{"step": 50, "w1": 2.0}]})
+                                                          "history": [{"step": 50, "w1": 2.0}], "process": alive})
     job(sweep, 3, ["data=ring", "loss=hinge", "seed=1"])  # started, nothing written yet
     job(sweep, 4, ["data=ring", "loss=ls", "seed=0"], {"status": "diverged", "error": "d_loss became nan",
                                                        "objective": "w1", "step": 7, "history": []})
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid that no longer exists: a job killed while it ran
+    job(sweep, 6, ["data=ring", "loss=ls", "seed=2"], {"status": "running", "objective": "w1", "step": 40,
+                                                       "history": [], "process": {"pid": gone.pid,
+                                                                                  "host": socket.gethostname()}})
     job(sweep, 5, ["data=ring", "loss=ls", "seed=1"])
     (sweep / "5" / "metrics.json").write_text('{"status": "compl')  # cut short by a crash
     report = build(sweep).read_text()
@@ -41,7 +50,9 @@ def test_a_running_sweep(tmp_path):
     assert rows["loss=ns"]["reverse_kl_mean"] == "0.1"  # the nan of seed 1 is left out, and said so below
     hinge = rows["loss=hinge"]
     assert (hinge["running"], hinge["pending"], hinge["seeds"]) == ("1", "1", "0")
-    assert (rows["loss=ls"]["diverged"], rows["loss=ls"]["failed"]) == ("1", "1")
+    assert (rows["loss=ls"]["diverged"], rows["loss=ls"]["failed"], rows["loss=ls"]["stopped"]) == ("1", "1", "1")
+    assert "job `6`: **stopped**: its process ended at iteration 40 without a result" in report
+    assert hinge["stopped"] == "0"  # job 2's process is alive (this test's own)
     assert "job `5`: **failed**: metrics.json unreadable" in report
     assert "Common to every job: `data=ring`" in report
     assert "| 1 | `loss=ns` | 2 | 0.6 ± 0.14 | 0.1 (n=1) |" in report

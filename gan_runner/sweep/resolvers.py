@@ -1,7 +1,7 @@
 """Config resolvers of the launcher presets (conf/hydra/launcher/) and of the wandb logger.
 
-Registered when gan_runner.cli is imported, which happens in the launching process and in every joblib worker
-(unpickling the task function imports it) before any config is resolved there.
+Registered when the gan_runner package is imported (gan_runner/__init__.py): in the launching process, in every
+joblib worker (unpickling the task function imports it), and wherever tests or scripts compose a config.
 """
 import os
 import sys

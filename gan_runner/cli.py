@@ -1,6 +1,5 @@
 """`gan-runner`: compose -> preflight -> run -> return the objective (a finite float) to Hydra."""
 import sys
-import warnings
 from pathlib import Path
 
 import hydra
@@ -29,14 +28,16 @@ def _hydra_main(cfg: DictConfig) -> float:
 
 
 def main() -> None:
-    # Deprecation chatter of the installed stack, not actionable by a user of the runner.
-    warnings.filterwarnings("ignore", message=".*(LeafSpec|will save all extracted features).*")
     args = sys.argv[1:]
-    if not _INFO_FLAGS.intersection(a.split("=")[0] for a in args):
+    flags = {a.split("=")[0] for a in args}
+    multirun = bool({"-m", "--multirun"} & flags)
+    if multirun and flags & {"--cfg", "-c", "--info", "-i", "--shell-completion", "-sc"}:
+        _fail("-m runs a sweep, --cfg and --info only print: give one of them (e.g. drop -m to see the config)")
+    if not _INFO_FLAGS & flags:
         from gan_runner.preflight import check
 
         try:
-            check([a for a in args if not a.startswith("-")], multirun=bool({"-m", "--multirun"} & set(args)))
+            check([a for a in args if not a.startswith("-")], multirun=multirun)
         except UserError as exc:
             _fail(str(exc))
     _hydra_main()

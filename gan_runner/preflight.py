@@ -5,14 +5,18 @@ to hear about the one impossible combination in a grid before the first job trai
 UserError of one line.
 """
 import itertools
+import shutil
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException, MissingConfigException
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from gan_runner import hardware
 from gan_runner.errors import UserError
+from gan_runner.sweep.slots import SLOTS_ENV
 from gan_runner.validate import validate
 
 CONFIG_DIR = Path(__file__).parent / "conf"
@@ -64,23 +68,55 @@ def key_of(override: str) -> str:
     return override.split("=", 1)[0].lstrip("+~")
 
 
-def with_sweep_params(overrides: list[str]) -> list[str]:
-    """A named sweep's grid (hydra.sweeper.params) joined to the command line, whose values win, as in Hydra's
-    sweepers. A command line that does not compose is returned as it is: checking its jobs reports why."""
+def hydra_config(overrides: list[str]) -> DictConfig:
+    """The composed config with Hydra's own part, for the first job of the command line: an unknown launcher,
+    sweeper or hydra key is one line here."""
+    first = expand(overrides)[0]
     try:
-        cfg = compose("config", overrides=overrides, return_hydra_config=True)
-    except (HydraException, OmegaConfBaseException):
-        return overrides
+        return compose("config", overrides=first, return_hydra_config=True)
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise UserError(explain(exc)) from None
+
+
+def with_sweep_params(overrides: list[str], composed: DictConfig) -> list[str]:
+    """A named sweep's grid (hydra.sweeper.params) joined to the command line, whose values win, as in Hydra's
+    sweepers."""
     given = {key_of(o) for o in overrides}
-    params = cfg.hydra.sweeper.get("params") or {}
+    params = composed.hydra.sweeper.get("params") or {}
     return [*(f"{key}={value}" for key, value in params.items() if key not in given), *overrides]
+
+
+def launcher_of(composed: DictConfig) -> str:
+    """slurm, gpus, or other: what decides where the jobs run."""
+    target = str(composed.hydra.launcher.get("_target_", ""))
+    if "Slurm" in target:
+        return "slurm"
+    env = OmegaConf.to_container(composed.hydra.job.env_set, resolve=False) or {}
+    return "gpus" if SLOTS_ENV in env else "other"
+
+
+def check_launcher(launcher: str) -> None:
+    if launcher == "slurm" and shutil.which("sbatch") is None:
+        raise UserError("hydra/launcher=slurm needs SLURM (no sbatch on PATH): run the command on the cluster's login "
+                        "node, or use hydra/launcher=cpus or gpus on this machine")
+
+
+def check_job(cfg: DictConfig, launcher: str) -> None:
+    # A SLURM job's devices are those of its compute node, checked when the job starts there.
+    validate(cfg, local_hardware=launcher != "slurm")
+    if launcher == "gpus" and hardware.world_size(cfg.trainer) > 1:
+        raise UserError("hydra/launcher=gpus runs one job per GPU: set trainer.devices=1, or run a multi-GPU job "
+                        "with the default launcher (or hydra/launcher=slurm)")
 
 
 def check(overrides: list[str], multirun: bool = False) -> None:
     with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-        if multirun:
-            overrides = with_sweep_params(overrides)
         # output_dir comes from Hydra's runtime, which the compose API does not set; validation never reads it.
+        composed = hydra_config(["output_dir=preflight", *overrides])
+        launcher = launcher_of(composed) if multirun else "other"
+        check_launcher(launcher)
+        if multirun:
+            overrides = with_sweep_params(overrides, composed)
         jobs = expand(["output_dir=preflight", *(o for o in overrides if not o.startswith(("hydra/", "hydra.")))])
         for job in jobs:
             try:
@@ -88,7 +124,7 @@ def check(overrides: list[str], multirun: bool = False) -> None:
             except (HydraException, OmegaConfBaseException) as exc:
                 raise UserError(explain(exc)) from None
             try:
-                validate(cfg)
+                check_job(cfg, launcher)
             except UserError as exc:
                 prefix = f"in job [{' '.join(job[1:])}]: " if len(jobs) > 1 else ""
                 raise UserError(f"{prefix}{exc}") from None

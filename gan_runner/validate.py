@@ -1,11 +1,15 @@
 """Checks of a composed config, run once before any work: each failure is one line naming the problem and the fix."""
+import netrc
+import os
+from urllib.parse import urlparse
+
 import hydra.utils
 from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 
+from gan_runner import hardware
+from gan_runner.checks import check_components
 from gan_runner.errors import UserError
-from gan_runner.nets.dcgan import SIZES
-from gan_runner.nets.norm import NORMS
 
 # key -> (type, lower bound or None, strictly greater?)
 _NUMBERS = {
@@ -17,6 +21,7 @@ _NUMBERS = {
     "optimizer.n_critic": (int, 0, True),
     "optimizer.ema_decay": (float, 0.0, False),
     "optimizer.historical_averaging": (float, 0.0, False),
+    "optimizer.lr_decay_steps": (int, 0, True),
     "metrics.num_samples": (int, 1, False),
     "metrics.every_n_steps": (int, 0, False),
     "checkpoint_every_n_steps": (int, 0, True),
@@ -64,13 +69,36 @@ def instantiable(cfg: DictConfig) -> None:
                 raise UserError(reason if reason.startswith(key) else f"{key}: {reason}") from None
 
 
-def validate(cfg: DictConfig) -> None:
+def validate(cfg: DictConfig, local_hardware: bool = True) -> None:
+    """`local_hardware=False` where the jobs run on other machines (a SLURM cluster): their devices are checked
+    there, when each job starts."""
     missing = missing_keys(cfg)
     if missing:
         raise UserError(f"{missing[0]} has no value: pass {missing[0]}=... on the command line")
-    instantiable(cfg)
     for key, (kind, low, strict) in _NUMBERS.items():
         _number(cfg, key, kind, low, strict)
+    _combinations(cfg)
+    instantiable(cfg)
+    check_components(cfg)
+    if local_hardware:
+        hardware.check(cfg.trainer)
+
+
+def _check_wandb_credentials() -> None:
+    """wandb online without an API key would stop at a login prompt, or fail after the run was built."""
+    if os.environ.get("WANDB_MODE") in ("offline", "disabled", "dryrun") or os.environ.get("WANDB_API_KEY"):
+        return
+    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname
+    try:
+        if netrc.netrc().authenticators(host):
+            return
+    except (OSError, netrc.NetrcParseError):
+        pass
+    raise UserError(f"logger.offline=false needs wandb credentials for {host}: run `wandb login` (or set "
+                    "WANDB_API_KEY), or keep logger.offline=true and `wandb sync` later")
+
+
+def _combinations(cfg: DictConfig) -> None:
     if cfg.optimizer.ema_decay >= 1:
         raise UserError(f"optimizer.ema_decay={cfg.optimizer.ema_decay} must be < 1 (0 turns EMA off)")
     if cfg.optimizer["update"] not in ("alternating", "simultaneous"):
@@ -81,13 +109,11 @@ def validate(cfg: DictConfig) -> None:
         raise UserError("optimizer.update=simultaneous takes one D step per G step: set optimizer.n_critic=1")
     if cfg.model.kind == "image" and cfg.data.kind != "image":
         raise UserError(f"model={cfg.model.name} needs images but data={cfg.data.name} is 2-D points: use model=mlp")
-    if cfg.model.name == "dcgan" and cfg.data.image_size not in SIZES:
-        raise UserError(f"model=dcgan supports data.image_size in {sorted(SIZES)}, got {cfg.data.image_size}")
-    if cfg.model.d_norm not in NORMS:
-        raise UserError(f"model.d_norm={cfg.model.d_norm!r}: choose one of {', '.join(NORMS)}")
     penalized = [n for n, c in constraint_classes(cfg).items() if c.per_sample_gradients]
     if penalized and cfg.model.d_norm == "batch":
         raise UserError(f"constraint {penalized[0]} needs per-sample gradients, which BatchNorm in D mixes across the"
                         " batch (WGAN-GP, sec. 4): set model.d_norm=layer (or none)")
+    if str(cfg.logger.get("_target_", "")).endswith("WandbLogger") and not cfg.logger.get("offline", False):
+        _check_wandb_credentials()
     if cfg.data.kind == "image" and cfg.metrics.extractor not in ("lenet", "inception"):
         raise UserError(f"metrics.extractor={cfg.metrics.extractor!r}: choose lenet or inception")

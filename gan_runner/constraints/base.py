@@ -5,8 +5,9 @@ normalization), adds a penalty to D's loss given (critic, real, fake), or acts a
 """
 from collections.abc import Callable, Iterable
 
-import torch
 from torch import Tensor, nn
+
+from gan_runner.precision import input_gradient
 
 Critic = Callable[[Tensor], Tensor]
 
@@ -36,8 +37,7 @@ def input_gradients(critic: Critic, x: Tensor) -> tuple[Tensor, Tensor]:
     """
     x = x.detach().requires_grad_(True)
     scores = critic(x)
-    (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
-    return scores, grad.flatten(1)
+    return scores, input_gradient(scores, x, create_graph=True).flatten(1)
 
 
 class Constraints:

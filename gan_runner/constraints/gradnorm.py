@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from gan_runner.constraints.base import Constraint, Critic
+from gan_runner.precision import input_gradient
 
 
 def scores_and_slopes(f: Critic, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -23,7 +24,7 @@ def scores_and_slopes(f: Critic, x: Tensor) -> tuple[Tensor, Tensor]:
     with torch.enable_grad():
         x_in = x if x.requires_grad else x.detach().requires_grad_(True)
         scores = f(x_in)
-        (grad,) = torch.autograd.grad(scores.sum(), x_in, create_graph=differentiable)
+        grad = input_gradient(scores, x_in, create_graph=differentiable)
     slopes = grad.flatten(1).norm(dim=1)
     return (scores, slopes) if differentiable else (scores.detach(), slopes)
 
@@ -36,8 +37,9 @@ class NormalizedCritic(nn.Module):
         self.discriminator = discriminator
         self.normalize = normalize
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.normalize(*scores_and_slopes(self.discriminator, x))
+    def forward(self, x: Tensor, *condition) -> Tensor:
+        """`condition` (a conditional D's labels) is passed through: the slope is taken with respect to x alone."""
+        return self.normalize(*scores_and_slopes(lambda inputs: self.discriminator(inputs, *condition), x))
 
 
 class _Normalization(Constraint, abc.ABC):

@@ -3,9 +3,9 @@ overlap, which gives G a useful gradient early on; to first order it acts like a
 
 sigma follows its schedule in training and evaluation alike: the noisy critic is the critic being trained.
 """
-import torch
 from torch import Tensor, nn
 
+from gan_runner import draws
 from gan_runner.constraints.base import Constraint
 
 
@@ -31,6 +31,6 @@ class NoisyCritic(nn.Module):
         self.discriminator = discriminator
         self.sigma = sigma
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, *condition) -> Tensor:
         sigma = self.sigma()
-        return self.discriminator(x + sigma * torch.randn_like(x) if sigma > 0 else x)
+        return self.discriminator(x + sigma * draws.normal_like(x) if sigma > 0 else x, *condition)

@@ -1,14 +1,13 @@
 """Gradient penalties added to D's loss. Every gradient is per sample, w.r.t. D's input, flattened."""
-import torch
 from torch import Tensor
 
+from gan_runner import draws
 from gan_runner.constraints.base import Constraint, Critic, input_gradients
 
 
 def per_sample_uniform(like: Tensor) -> Tensor:
     """One epsilon per sample, broadcast over all other dimensions (not one per pixel)."""
-    shape = (like.shape[0],) + (1,) * (like.dim() - 1)
-    return torch.rand(shape, device=like.device, dtype=like.dtype)
+    return draws.uniform(like.shape[0], *(1,) * (like.dim() - 1), device=like.device, dtype=like.dtype)
 
 
 def random_interpolates(real: Tensor, fake: Tensor) -> Tensor:
@@ -23,6 +22,8 @@ class GradientPenalty(Constraint):
     per_sample_gradients = True
 
     def __init__(self, weight: float = 10.0):
+        if weight < 0:
+            raise ValueError(f"weight must be >= 0, got {weight}")
         self.weight = weight
 
     def penalty(self, critic: Critic, real: Tensor, fake: Tensor) -> Tensor:
@@ -36,6 +37,8 @@ class R1(Constraint):
     per_sample_gradients = True
 
     def __init__(self, gamma: float = 10.0):
+        if gamma < 0:
+            raise ValueError(f"gamma must be >= 0, got {gamma}")
         self.gamma = gamma
 
     def penalty(self, critic: Critic, real: Tensor, fake: Tensor) -> Tensor:

@@ -1,14 +1,21 @@
-"""Spectral normalization (Miyato 2018) of every conv and linear weight of D, one power iteration per step."""
+"""Spectral normalization (Miyato 2018) of every conv, linear and embedding weight of D.
+
+The power iteration runs when D runs in training mode; the module computes the normalized weights once per D step
+and once per G step (torch.nn.utils.parametrize.cached), so `power_iterations` iterations happen per step,
+however many times the step evaluates D (real, fake, a penalty's interpolates). Evaluation leaves them alone.
+"""
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from gan_runner.constraints.base import Constraint
 
-_LAYERS = (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
+_LAYERS = (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)
 
 
 class SpectralNorm(Constraint):
     def __init__(self, power_iterations: int = 1):
+        if not isinstance(power_iterations, int) or power_iterations < 1:
+            raise ValueError(f"power_iterations must be an integer >= 1, got {power_iterations!r}")
         self.power_iterations = power_iterations
 
     def wrap(self, discriminator: nn.Module) -> nn.Module:

@@ -14,6 +14,8 @@ class WGANDiv(Constraint):
     per_sample_gradients = True
 
     def __init__(self, k: float = 2.0, p: float = 6.0):
+        if k < 0 or p <= 0:
+            raise ValueError(f"needs k >= 0 and p > 0, got k={k}, p={p}")
         self.k, self.p = k, p
 
     def _mean_norm_power(self, critic: Critic, x: Tensor) -> Tensor:

@@ -2,10 +2,17 @@
 BatchNorm + ReLU in G, tanh output, LeakyReLU in D, D normalization chosen from config."""
 from torch import Tensor, nn
 
-from gan_runner.nets.norm import feature_norm, maybe_weight_norm
+from gan_runner.checks import ConfigError, positive
+from gan_runner.nets.critic import Discriminator
+from gan_runner.nets.norm import check_norm, feature_norm, maybe_weight_norm
 
 # image size -> (side of the first feature map, number of 2x up/down-sampling stages)
 SIZES = {8: (4, 1), 16: (4, 2), 28: (7, 2), 32: (4, 3), 64: (4, 4)}
+
+
+def check_size(args: dict) -> None:
+    if args["shape"][-1] not in SIZES:
+        raise ConfigError("shape", f"is not a size dcgan supports: set data.image_size to one of {sorted(SIZES)}")
 
 
 def plan(image_size: int) -> tuple[int, int]:
@@ -15,8 +22,11 @@ def plan(image_size: int) -> tuple[int, int]:
 
 
 class DCGANGenerator(nn.Module):
-    def __init__(self, z_dim: int, image_size: int, channels: int, width: int = 64):
+    """z [N, z_dim] -> images of `shape` [C, H, W] (square)."""
+
+    def __init__(self, z_dim: int, shape: list[int], width: int = 64):
         super().__init__()
+        channels, image_size = shape[0], shape[-1]
         self.z_dim = z_dim
         self.side, stages = plan(image_size)
         self.top = width * 2 ** (stages - 1)
@@ -30,13 +40,20 @@ class DCGANGenerator(nn.Module):
         layers += [nn.ConvTranspose2d(ch, channels, 4, 2, 1), nn.Tanh()]
         self.body = nn.Sequential(*layers)
 
+    @classmethod
+    def check(cls, args: dict, cfg) -> None:
+        positive(args, "z_dim", "width")
+        check_size(args)
+
     def forward(self, z: Tensor) -> Tensor:
         return self.body(self.project(z).view(-1, self.top, self.side, self.side))
 
 
-class DCGANDiscriminator(nn.Module):
-    def __init__(self, image_size: int, channels: int, width: int = 64, norm: str = "none"):
-        super().__init__()
+class DCGANDiscriminator(Discriminator):
+    """Images of `shape` [C, H, W] -> one score each."""
+
+    def __init__(self, shape: list[int], width: int = 64, norm: str = "none"):
+        channels, image_size = shape[0], shape[-1]
         side, stages = plan(image_size)
         layers: list[nn.Module] = []
         ch_in, ch = channels, width
@@ -46,12 +63,10 @@ class DCGANDiscriminator(nn.Module):
             layers += [maybe_weight_norm(nn.Conv2d(ch_in, ch, 4, 2, 1), layer_norm),
                        feature_norm(layer_norm, ch, True), nn.LeakyReLU(0.2, True)]
             ch_in, ch = ch, ch * 2
-        self.trunk = nn.Sequential(*layers, nn.Flatten())
-        self.feature_dim = ch_in * side**2
-        self.head = nn.Linear(self.feature_dim, 1)
+        super().__init__(nn.Sequential(*layers, nn.Flatten()), ch_in * side**2)
 
-    def features(self, x: Tensor) -> Tensor:
-        return self.trunk(x)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.trunk(x)).squeeze(1)
+    @classmethod
+    def check(cls, args: dict, cfg) -> None:
+        positive(args, "width")
+        check_norm(args)
+        check_size(args)

@@ -3,7 +3,9 @@ import math
 
 from torch import Tensor, nn
 
-from gan_runner.nets.norm import feature_norm, maybe_weight_norm
+from gan_runner.checks import positive
+from gan_runner.nets.critic import Discriminator
+from gan_runner.nets.norm import check_norm, feature_norm, maybe_weight_norm
 
 
 def _stack(sizes: list[int], act: nn.Module, norm: str) -> list[nn.Module]:
@@ -22,15 +24,21 @@ class MLPGenerator(nn.Module):
         self.net = nn.Sequential(*_stack([z_dim] + [width] * depth, nn.ReLU(), norm),
                                  nn.Linear(width, math.prod(shape)), out)
 
+    @classmethod
+    def check(cls, args: dict, cfg) -> None:
+        positive(args, "z_dim", "width", "depth")
+        check_norm(args)
+
     def forward(self, z: Tensor) -> Tensor:
         return self.net(z).view(-1, *self.shape)
 
 
-class MLPDiscriminator(nn.Module):
+class MLPDiscriminator(Discriminator):
     def __init__(self, shape: list[int], width: int = 256, depth: int = 3, norm: str = "none"):
-        super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), *_stack([math.prod(shape)] + [width] * depth, nn.LeakyReLU(0.2), norm),
-                                 nn.Linear(width, 1))
+        trunk = nn.Sequential(nn.Flatten(), *_stack([math.prod(shape)] + [width] * depth, nn.LeakyReLU(0.2), norm))
+        super().__init__(trunk, width)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x).squeeze(1)
+    @classmethod
+    def check(cls, args: dict, cfg) -> None:
+        positive(args, "width", "depth")
+        check_norm(args)

@@ -5,6 +5,13 @@ from torch.nn.utils.parametrizations import weight_norm
 NORMS = ("none", "batch", "layer", "instance", "weight")
 
 
+def check_norm(args: dict, name: str = "norm") -> None:
+    from gan_runner.checks import ConfigError
+
+    if args.get(name, "none") not in NORMS:
+        raise ConfigError(name, f"is not a normalization: choose one of {', '.join(NORMS)}")
+
+
 def feature_norm(kind: str, channels: int, spatial: bool) -> nn.Module:
     """A normalization of `channels` features; `spatial` says whether the input is [N, C, H, W]."""
     if kind == "batch":

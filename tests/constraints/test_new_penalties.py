@@ -59,23 +59,46 @@ def test_dragan_is_exact_on_linear_critic_and_never_reads_fake():
     assert value.item() == pytest.approx(10.0 * 1.5**2, rel=1e-10)
 
 
-def test_dragan_perturbs_real_data_by_at_most_half_a_batch_std():
-    real = batch(64, 3, 4, 4)
-    seen = []
-
-    def recording(x):
+def recording_quadratic(seen):
+    def critic(x):
         seen.append(x.detach())
         return quadratic_critic(1.0)(x)
 
+    return critic
+
+
+def test_dragan_paper_form_penalizes_at_real_plus_gaussian_noise_of_variance_c():
+    real = batch(256, 3, 4, 4)
+    seen = []
     torch.manual_seed(3)
-    value = DRAGAN(weight=1.0).penalty(recording, real, torch.full_like(real, float("nan")))
-    delta, bound = seen[0] - real, 0.5 * real.std(correction=0)
-    assert delta.min() >= 0 and delta.max() < bound and delta.max() > 0.9 * bound
-    assert delta[0].unique().numel() == delta[0].numel()  # one U[0,1) draw per element, not per sample
+    value = DRAGAN(weight=1.0, mode="paper", c=4.0).penalty(recording_quadratic(seen), real, real * float("nan"))
+    delta = seen[0] - real
+    assert delta.std().item() == pytest.approx(2.0, rel=0.02) and abs(delta.mean().item()) < 0.02
     # D(x) = ||x||^2 / 2 has gradient x + delta there: replay the RNG for the exact value
     torch.manual_seed(3)
-    expected = ((real + bound * torch.rand_like(real)).flatten(1).norm(dim=1) - 1.0).pow(2).mean()
+    expected = ((real + 2.0 * torch.randn_like(real)).flatten(1).norm(dim=1) - 1.0).pow(2).mean()
     assert value.item() == pytest.approx(expected.item(), rel=1e-10)
+
+
+def test_dragan_code_form_interpolates_towards_a_perturbation_of_half_a_batch_std():
+    real = batch(64, 3, 4, 4)
+    seen = []
+    torch.manual_seed(3)
+    value = DRAGAN(weight=1.0, mode="code").penalty(recording_quadratic(seen), real, real * float("nan"))
+    delta, bound = seen[0] - real, 0.5 * real.std(correction=0)
+    assert delta.min() >= 0 and delta.max() < bound
+    assert delta[0].unique().numel() == delta[0].numel()  # one U[0,1) draw per element, not per sample
+    torch.manual_seed(3)
+    perturbed = real + bound * torch.rand_like(real)
+    alpha = torch.rand(64, 1, 1, 1, dtype=real.dtype)
+    expected = ((real + alpha * (perturbed - real)).flatten(1).norm(dim=1) - 1.0).pow(2).mean()
+    assert value.item() == pytest.approx(expected.item(), rel=1e-10)
+
+
+def test_dragan_rejects_bad_settings():
+    for kwargs in ({"weight": -1.0}, {"c": 0.0}, {"mode": "paperish"}):
+        with pytest.raises(ValueError, match="constraint.dragan"):
+            DRAGAN(**kwargs)
 
 
 def test_div_matches_its_formula_on_a_quadratic_critic():

@@ -20,7 +20,7 @@ def test_spectral_norm_brings_top_singular_value_to_one():
 
 
 def test_spectral_norm_wraps_every_conv_and_linear_once():
-    d = DCGANDiscriminator(image_size=28, channels=1, width=8)
+    d = DCGANDiscriminator(shape=[1, 28, 28], width=8)
     Constraints([SpectralNorm()]).wrap(d)
     layers = [m for m in d.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     assert len(layers) == 3

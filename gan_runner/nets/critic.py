@@ -1,0 +1,21 @@
+"""What every discriminator net looks like to the rest of the runner: a trunk, then a linear head.
+
+`trunk(x)` gives features [N, feature_dim] and `head` scores them, so that a variant can add heads on the same
+features (an auxiliary classifier, InfoGAN's Q, a projection of labels) without a second copy of D, and the
+module can read the features of the very pass that scored a batch.
+"""
+from torch import Tensor, nn
+
+
+class Discriminator(nn.Module):
+    def __init__(self, trunk: nn.Module, feature_dim: int):
+        super().__init__()
+        self.trunk = trunk
+        self.feature_dim = feature_dim
+        self.head = nn.Linear(feature_dim, 1)
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.trunk(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.trunk(x)).squeeze(1)

@@ -8,8 +8,12 @@ from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.plugins.environments import SLURMEnvironment
 from omegaconf import DictConfig, OmegaConf
 
+from gan_runner import hardware
 from gan_runner.constraints import Constraints
+from gan_runner.ddp import HandSyncedDDP
 from gan_runner.errors import UserError
+
+DEFAULT_VARIANT = {"_target_": "gan_runner.modules.gan.GAN"}
 
 
 def instantiate(node):
@@ -23,17 +27,21 @@ def instantiate(node):
 
 
 def build_module(cfg: DictConfig, data) -> L.LightningModule:
-    constraints = Constraints(hydra.utils.instantiate(node) for node in (cfg.constraint or {}).values() if node)
-    module_cls = hydra.utils.get_class(cfg.get("variant", {}).get("_target_", "gan_runner.modules.gan.GAN"))
+    constraints = Constraints(hydra.utils.instantiate(node) for node in (cfg.constraint or {}).values()
+                              if node and "_target_" in node)
+    variant = OmegaConf.to_container(cfg.variant, resolve=True) if "variant" in cfg else dict(DEFAULT_VARIANT)
+    module_cls = hydra.utils.get_class(variant.pop("_target_"))
+    variant.pop("name", None)
     return module_cls(
-        generator=hydra.utils.instantiate(cfg.model.generator),
-        discriminator=hydra.utils.instantiate(cfg.model.discriminator),
+        generator=hydra.utils.instantiate(cfg.model.generator, _partial_=True),
+        discriminator=hydra.utils.instantiate(cfg.model.discriminator, _partial_=True),
         loss=hydra.utils.instantiate(cfg.loss),
         constraints=constraints,
         optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
         z_dim=cfg.model.z_dim,
         num_classes=data.num_classes,
         total_steps=cfg.trainer.max_steps,
+        **variant,
     )
 
 
@@ -43,6 +51,11 @@ def build_trainer(cfg: DictConfig, out: Path, callbacks: list) -> L.Trainer:
     if kwargs.get("enable_progress_bar", True):
         # One refresh per logging interval: a log file or a CI console gets a line per refresh, not per step.
         callbacks = [*callbacks, TQDMProgressBar(refresh_rate=kwargs.get("log_every_n_steps", 50))]
+    if hardware.world_size(cfg.trainer) > 1:
+        # The other ranks start from the config.yaml that rank 0 writes into the run's folder (see ddp.py).
+        kwargs["strategy"] = HandSyncedDDP(config_path=str(out / "config.yaml"))
+    elif kwargs.get("strategy") == "ddp":
+        kwargs["strategy"] = "auto"  # one device: nothing to synchronize
     if SLURMEnvironment.detect() and "plugins" not in kwargs:
         # submitit requeues on USR2 and the job resumes from last.ckpt; Lightning's own requeue (USR1) and its SIGTERM
         # handling would compete with it (DESIGN.md pitfall 3).

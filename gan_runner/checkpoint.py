@@ -25,8 +25,13 @@ def read_resumable(path: Path) -> dict | None:
 
 
 def save_atomic(trainer, path: Path) -> None:
-    """Write through a temporary file so that a crash mid-save never leaves a truncated last.ckpt."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write through a temporary file so that a crash mid-save never leaves a truncated last.ckpt.
+
+    Every rank calls it (Lightning's save waits for all of them); rank 0 alone writes and renames the file.
+    """
     tmp = path.with_suffix(".tmp")
+    if trainer.is_global_zero:
+        path.parent.mkdir(parents=True, exist_ok=True)
     trainer.save_checkpoint(tmp, weights_only=False)
-    os.replace(tmp, path)
+    if trainer.is_global_zero:
+        os.replace(tmp, path)

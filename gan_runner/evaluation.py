@@ -1,14 +1,17 @@
 """Evaluate a module's generator: metrics on generated samples, and pictures of them.
 
-Generation uses a fixed seed inside `fork_rng`, so evaluating never moves the training RNG (exact resume) and two
-evaluations of the same weights give the same numbers.
+An evaluation leaves the module exactly as it found it (`untouched`): every net in eval mode, so that spectral
+normalization's power iteration and BatchNorm's statistics stand still, and every RNG stream forked, so that
+instance noise, latents and metric subsets draw nothing from training's streams. Generation uses a fixed seed, so
+two evaluations of the same weights give the same numbers, and resumed runs stay exact.
 """
+import contextlib
 from pathlib import Path
 
 import torch
 from omegaconf import DictConfig
 
-from gan_runner import plots
+from gan_runner import draws, plots
 from gan_runner.data.dataset import GanData
 from gan_runner.errors import UserError
 from gan_runner.metrics.toy import critic_w1_estimate, exact_w1, mode_metrics
@@ -16,28 +19,42 @@ from gan_runner.metrics.toy import critic_w1_estimate, exact_w1, mode_metrics
 EVAL_SEED = 12345
 
 
-@torch.no_grad()
-def generate(module, n: int, seed: int = EVAL_SEED, batch: int = 500) -> torch.Tensor:
-    """n samples from the module's evaluation generator (EMA when enabled), in eval mode."""
-    sampler = module.sampler()
-    was_training = sampler.training
-    sampler.eval()
+@contextlib.contextmanager
+def untouched(module):
+    """The module in eval mode, with no gradients and forked RNG streams, restored afterwards."""
+    was_training = module.training
     devices = [module.device] if module.device.type == "cuda" else []
-    chunks = []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        for start in range(0, n, batch):
-            m = min(batch, n - start)
-            labels = torch.randint(max(module.num_classes, 1), (m,), device=module.device)
-            chunks.append(sampler(module.sample_latent(m, labels)).cpu())
-    sampler.train(was_training)
-    return torch.cat(chunks)
+    with torch.random.fork_rng(devices=devices), torch.no_grad(), draws.alone():
+        module.eval()
+        try:
+            yield
+        finally:
+            module.train(was_training)
 
 
-def reference(x: torch.Tensor, n: int) -> torch.Tensor:
+def balanced_labels(n: int, num_classes: int) -> torch.Tensor | None:
+    """0, 1, ..., K-1, 0, 1, ...: every class equally often (None for unlabelled data)."""
+    return torch.arange(n) % num_classes if num_classes else None
+
+
+def generate(module, n: int, seed: int = EVAL_SEED, batch: int = 500) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """n samples from the module's evaluation generator (EMA when enabled), and the labels they were asked for
+    (balanced classes; None when G is unconditional). Call inside `untouched(module)`."""
+    torch.manual_seed(seed)
+    labels = balanced_labels(n, module.num_classes)
+    images, given = [], []
+    for start in range(0, n, batch):
+        wanted = labels[start:start + batch].to(module.device) if labels is not None else None
+        z, y = module.sample_latent(min(batch, n - start), wanted)
+        images.append(module.generate(z, y, module.sampler()).float().cpu())
+        given.append(y)
+    return torch.cat(images), (labels if given[0] is not None else None)
+
+
+def reference(data: GanData, n: int) -> torch.Tensor:
     """The first n of a fixed permutation of the training set: the same reference for every run."""
-    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
-    return x[perm[:n]]
+    perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))
+    return data.samples(perm[:n])
 
 
 class ImageEvaluation:
@@ -59,7 +76,8 @@ class ImageEvaluation:
         self.protocol = self.metric.protocol
 
     def __call__(self, module, picture: Path | None = None) -> dict[str, float]:
-        fake = generate(module, self.num_samples)
+        with untouched(module):
+            fake, _ = generate(module, self.num_samples)
         if picture is not None and self.pictures:
             plots.save_grid(fake[: self.grid_size], picture)
         return self.metric(fake)
@@ -67,26 +85,26 @@ class ImageEvaluation:
 
 class ToyEvaluation:
     def __init__(self, cfg: DictConfig, data: GanData, device: torch.device):
-        if cfg.num_samples > len(data.x):
-            raise UserError(f"metrics.num_samples={cfg.num_samples} exceeds the {len(data.x)} training points")
+        if cfg.num_samples > len(data):
+            raise UserError(f"metrics.num_samples={cfg.num_samples} exceeds the {len(data)} training points")
         self.data, self.num_samples, self.pictures = data, cfg.num_samples, cfg.pictures
-        self.real = reference(data.x, cfg.num_samples)
+        self.real = reference(data, cfg.num_samples)
         self.protocol = {"num_real": cfg.num_samples, "num_fake": cfg.num_samples, "mode_radius": "3 std",
                          "w1": "exact optimal matching, Euclidean cost",
                          "reference": "first n of a fixed permutation of the training points"}
 
     def __call__(self, module, picture: Path | None = None) -> dict[str, float]:
-        fake = generate(module, self.num_samples)
-
         def critic(x):
-            return module.critic(x.to(module.device), labels=None).detach().cpu()
+            return module.critic(x.to(module.device)).cpu()
 
-        result = mode_metrics(fake, self.data.centers, self.data.std)
-        result["w1"] = exact_w1(self.real, fake)
-        result["critic_w1"] = critic_w1_estimate(critic, self.real, fake)
-        if picture is not None and self.pictures:
-            title = f"modes {result['modes']:.0f}  HQ {result['hq_percent']:.1f}%  W1 {result['w1']:.3f}"
-            plots.save_scatter(self.real[:1000], fake[:1000], critic, picture, title)
+        with untouched(module):
+            fake, _ = generate(module, self.num_samples)
+            result = mode_metrics(fake, self.data.centers, self.data.std)
+            result["w1"] = exact_w1(self.real, fake)
+            result["critic_w1"] = critic_w1_estimate(critic, self.real, fake)
+            if picture is not None and self.pictures:
+                title = f"modes {result['modes']:.0f}  HQ {result['hq_percent']:.1f}%  W1 {result['w1']:.3f}"
+                plots.save_scatter(self.real[:1000], fake[:1000], critic, picture, title)
         return result
 
 

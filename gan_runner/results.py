@@ -2,6 +2,7 @@
 import json
 import math
 import os
+import socket
 from pathlib import Path
 
 
@@ -30,3 +31,17 @@ def best(history: list[dict], final: dict, objective: str) -> dict:
     """The evaluation with the lowest objective, final included."""
     candidates = [h for h in history + [final] if isinstance(h.get(objective), (int, float))]
     return min(candidates, key=lambda h: h[objective]) if candidates else {}
+
+
+def process_alive(process: dict | None) -> bool:
+    """Whether a running job's process still exists; a process on another host (a cluster node) or without a
+    record cannot be asked, and counts as alive."""
+    if not process or process.get("host") != socket.gethostname():
+        return True
+    try:
+        os.kill(int(process["pid"]), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True

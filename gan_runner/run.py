@@ -1,7 +1,8 @@
 """One experiment: build everything from the composed config, train, evaluate, write the run's results.
 
 It owns the run's output folder, result file, loggers and objective value; in a sweep, sweep/job.py adds
-only a failure record and the job's placement to metrics.json.
+only a failure record and the job's placement to metrics.json. Under DDP every rank runs this function; rank 0
+alone evaluates and writes.
 """
 import logging
 import math
@@ -11,13 +12,15 @@ import time
 from pathlib import Path
 
 import lightning.pytorch as L
+import torch
 from omegaconf import DictConfig, OmegaConf
 
-from gan_runner import results
+from gan_runner import distributed, identity, quiet, results
 from gan_runner.build import build_module, build_trainer, instantiate
 from gan_runner.callbacks import FirstStepTime, PeriodicEvaluation, RollingCheckpoint
 from gan_runner.checkpoint import last_checkpoint, read_resumable
 from gan_runner.data.stream import BatchStream
+from gan_runner.errors import UserError
 from gan_runner.evaluation import build_evaluation
 from gan_runner.modules.gan import Diverged
 from gan_runner.validate import validate
@@ -26,6 +29,7 @@ log = logging.getLogger("gan_runner")
 # lightning/__init__ gives its logger a console handler of its own; Hydra's root handlers already print and file
 # every record, so without this each Lightning message appears twice (DESIGN.md pitfall 9).
 logging.getLogger("lightning").handlers.clear()
+quiet.install()
 
 
 def objective_value(result: dict, name: str) -> float:
@@ -34,41 +38,66 @@ def objective_value(result: dict, name: str) -> float:
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else math.inf
 
 
+def _refuse_what_cannot_continue(previous: dict, resumed: dict | None, out: Path, total: int) -> None:
+    done = max(previous.get("step", 0), resumed["iteration"] if resumed else 0)
+    if done > total:
+        raise UserError(f"{out} holds a run of {done} iterations; trainer.max_steps={total} cannot shorten it: pass "
+                        f"trainer.max_steps>={done}, or choose another hydra.run.dir")
+    process = previous.get("process")
+    if previous.get("status") == "running" and process and process.get("pid") != os.getpid() \
+            and results.process_alive(process) and process.get("host") == socket.gethostname():
+        raise UserError(f"{out} is being trained right now by process {process['pid']}: wait for it, stop it, or "
+                        "choose another hydra.run.dir")
+
+
 def run(cfg: DictConfig) -> float:
     validate(cfg)
     out = Path(cfg.output_dir)
+    writer = distributed.is_main_process()
     metrics_path, ckpt_path = out / "metrics.json", last_checkpoint(out)
-    resumed = read_resumable(ckpt_path)
     previous = results.read(metrics_path) or {}
+    identity.check_same_training(cfg, previous, out)
+    resumed = read_resumable(ckpt_path)
     total = cfg.trainer.max_steps
-    if previous.get("status") == "completed" and previous.get("step", 0) >= total:
-        log.info("%s already holds a completed run of %d iterations", out, previous["step"])
-        return objective_value(previous, cfg.objective)
+    if writer:
+        _refuse_what_cannot_continue(previous, resumed, out, total)
+    config_hash = identity.hashes(cfg)
+    if previous.get("status") == "completed" and previous.get("step") == total:
+        if previous.get("config_hash", {}).get("evaluation") == config_hash["evaluation"]:
+            log.info("%s already holds a completed run of %d iterations", out, total)
+            return objective_value(previous, cfg.objective)
+        return _evaluate_again(cfg, out, previous, ckpt_path, config_hash)
 
-    out.mkdir(parents=True, exist_ok=True)
     L.seed_everything(cfg.seed, verbose=False)
     data = instantiate(cfg.data.source)  # missing data fails here, before anything is written
     module = build_module(cfg, data)
     start = resumed["iteration"] if resumed else 0
+    trainer = build_trainer(cfg, out, [])
+    stream = BatchStream(data, cfg.data.batch_size, module.n_critic, total, cfg.seed, start=start,
+                         world_size=trainer.world_size)
+    trainer.callbacks.append(RollingCheckpoint(ckpt_path, cfg.checkpoint_every_n_steps, total))
+    if not writer:
+        trainer.fit(module, train_dataloaders=stream, ckpt_path=ckpt_path if resumed else None, weights_only=True)
+        return math.inf  # rank 0 reports the run
+
     history = [h for h in previous.get("history", []) if h["step"] <= start]
     # Who is running it: gan-report tells a job whose process is gone (killed, out of memory) from a running one.
     process = {"pid": os.getpid(), "host": socket.gethostname()}
-    base = {"status": "running", "step": start, "objective": cfg.objective, "history": history, "process": process}
+    base = {"status": "running", "step": start, "max_steps": total, "objective": cfg.objective,
+            "config_hash": config_hash, "history": history, "process": process}
 
     def checkpoint_written(step_history):
         results.write(metrics_path, {**base, "step": module.iteration, "history": step_history})
 
-    trainer = build_trainer(cfg, out, [])
-    evaluation = build_evaluation(cfg.metrics, data, trainer.strategy.root_device)
+    evaluation = _evaluation(cfg, data, trainer.strategy.root_device)
     first_step = FirstStepTime()
     trainer.callbacks.extend([
         first_step,
         PeriodicEvaluation(evaluation, cfg.metrics.every_n_steps, total, out / "samples", history, checkpoint_written),
-        RollingCheckpoint(ckpt_path, cfg.checkpoint_every_n_steps, total),
     ])
-    stream = BatchStream(data, cfg.data.batch_size, module.n_critic, total, cfg.seed, start=start)
     # Written only once everything is built: a refusal above (missing data or weights, impossible metrics
-    # settings) leaves no file that looks like a run.
+    # settings) leaves no file that looks like a run. The other ranks of a DDP run start from config.yaml.
+    out.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(cfg, out / "config.yaml", resolve=True)
     results.write(metrics_path, base)
     if resumed:
@@ -85,18 +114,40 @@ def run(cfg: DictConfig) -> float:
     if status == "completed":
         final = evaluation(module, out / "samples" / "final.png")
     result = {
+        **base,
         "status": status,
         "error": error,
         "step": module.iteration,
         "wall_time_s": round(previous.get("wall_time_s", 0.0) * bool(resumed) + time.time() - started, 2),
         "first_step_at": first_step.at,
-        "objective": cfg.objective,
         "metrics": {"final": final, "best": results.best(history, final, cfg.objective),
                     "protocol": evaluation.protocol},
-        "history": history,
     }
+    result.pop("process")
     results.write(metrics_path, result)
     log.info("%s: %s", status, ", ".join(f"{k}={v:.4g}" for k, v in final.items()) or error)
+    return objective_value(result, cfg.objective)
+
+
+def _evaluation(cfg: DictConfig, data, device):
+    # Inside fork_rng: the ranks of a DDP run keep identical RNG streams, and only rank 0 builds an evaluation.
+    with torch.random.fork_rng(devices=[]):
+        return build_evaluation(cfg.metrics, data, device)
+
+
+def _evaluate_again(cfg: DictConfig, out: Path, previous: dict, ckpt_path: Path, config_hash: dict) -> float:
+    """A finished run asked for another evaluation protocol: its final weights, evaluated the new way."""
+    log.info("%s: evaluating the finished run again with the new metrics settings", out)
+    data = instantiate(cfg.data.source)
+    module = build_module(cfg, data)
+    module.load_state_dict(torch.load(ckpt_path, map_location="cpu", weights_only=True)["state_dict"])
+    module.iteration = previous["step"]
+    evaluation = _evaluation(cfg, data, torch.device("cpu"))
+    final = evaluation(module, out / "samples" / "final.png")
+    result = {**previous, "objective": cfg.objective, "config_hash": config_hash,
+              "metrics": {"final": final, "best": results.best([], final, cfg.objective),
+                          "protocol": evaluation.protocol}}
+    results.write(out / "metrics.json", result)
     return objective_value(result, cfg.objective)
 
 

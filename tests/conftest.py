@@ -1,4 +1,5 @@
 """Shared test helpers: compose configs through Hydra's compose API, shrink the trainer, never touch the network."""
+import copy
 import os
 from pathlib import Path
 
@@ -28,15 +29,19 @@ def cfg_factory(tmp_path, monkeypatch):
     return lambda overrides, out=tmp_path / "run": make_cfg(overrides, out)
 
 
-def _train_steps(cfg, steps=2):
-    """A module after `steps` real iterations, and a copy of its generator's weights from before them."""
+def _train_steps(cfg, steps=2, keep_initial=False, batch_size=16, **trainer_kwargs):
+    """A module after `steps` real iterations, and a copy of its generator's weights from before them; with
+    `keep_initial`, also copies of the initial G and D and the batch stream."""
     L.seed_everything(0)
     data = hydra.utils.instantiate(cfg.data.source)
     module = build_module(cfg, data)
     before = [p.detach().clone() for p in module.generator.parameters()]
-    stream = BatchStream(data, 16, module.n_critic, steps, seed=0)
+    initial = (copy.deepcopy(module.generator), copy.deepcopy(module.discriminator))
+    stream = BatchStream(data, batch_size, module.n_critic, steps, seed=0)
     L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-              enable_model_summary=False, accelerator="cpu").fit(module, stream)
+              enable_model_summary=False, accelerator="cpu", **trainer_kwargs).fit(module, stream)
+    if keep_initial:
+        return module, before, (*initial, stream)
     return module, before
 
 

@@ -1,20 +1,27 @@
 """Training batches indexed by iteration, so that a resumed run sees exactly the batches a straight run would.
 
-Iteration t delivers `per_step` batches (n_critic D steps): D-batch j = t * per_step + k comes from the
-permutation of epoch j // batches_per_epoch, drawn from a generator seeded by (seed, epoch). No state but `start`.
+Iteration t delivers `per_step` batches (n_critic D steps): D-batch j = t * per_step + k is a slice of the
+permutation of epoch j // batches_per_epoch, drawn from a generator seeded by (seed, epoch). Under DDP the global
+batch is `batch_size` per rank times the ranks, and each rank takes its own rows of it: W ranks with batch b see the
+samples of one process with batch W*b. No state but `start`.
 """
 import torch
 
 from gan_runner.data.dataset import GanData
+from gan_runner.distributed import world
 
 
 class BatchStream:
-    def __init__(self, data: GanData, batch_size: int, per_step: int, total_steps: int, seed: int, start: int = 0):
-        if batch_size > len(data.x):
-            raise ValueError(f"data.batch_size={batch_size} exceeds the {len(data.x)} training samples")
+    def __init__(self, data: GanData, batch_size: int, per_step: int, total_steps: int, seed: int, start: int = 0,
+                 world_size: int = 1):
+        global_batch = batch_size * world_size
+        if global_batch > len(data):
+            raise ValueError(f"data.batch_size={batch_size} x {world_size} ranks exceeds the {len(data)} training "
+                             "samples")
         self.data, self.batch_size, self.per_step = data, batch_size, per_step
         self.total_steps, self.seed, self.start = total_steps, seed, start
-        self.batches_per_epoch = len(data.x) // batch_size
+        self.rank, self.global_batch = 0, global_batch  # the rank is known once training has started the ranks
+        self.batches_per_epoch = len(data) // global_batch
         self._epoch, self._perm = -1, None
 
     def __len__(self) -> int:
@@ -24,15 +31,16 @@ class BatchStream:
         epoch, pos = divmod(j, self.batches_per_epoch)
         if epoch != self._epoch:
             g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            self._epoch, self._perm = epoch, torch.randperm(len(self.data.x), generator=g)
-        return self._perm[pos * self.batch_size:(pos + 1) * self.batch_size]
+            self._epoch, self._perm = epoch, torch.randperm(len(self.data), generator=g)
+        first = pos * self.global_batch + self.rank * self.batch_size
+        return self._perm[first:first + self.batch_size]
 
     def step_batch(self, t: int) -> tuple[torch.Tensor, torch.Tensor]:
         """[per_step, B, ...] samples and [per_step, B] labels (-1 where the data has none) for iteration t."""
         idx = torch.stack([self._indices(t * self.per_step + k) for k in range(self.per_step)])
-        y = self.data.y[idx] if self.data.y is not None else torch.full(idx.shape, -1, dtype=torch.long)
-        return self.data.x[idx], y
+        return self.data.samples(idx), self.data.labels(idx)
 
     def __iter__(self):
+        self.rank = world()[0]
         for t in range(self.start, self.total_steps):
             yield self.step_batch(t)

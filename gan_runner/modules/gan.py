@@ -2,18 +2,28 @@
 
 One iteration = n_critic D steps (sample, score, loss, penalties, step, after-step hooks) then one G step,
 alternating (default) or simultaneous (both players step from the same point). Manual optimization; EMA of G.
-Variants override the hooks `sample_latent`, `critic`, `d_extra`, `g_extra`; they never copy the step.
+A variant (modules/<variant>.py) overrides hooks, never the step:
+- `build_networks(make_generator, make_discriminator)`: the nets from the model's factories, e.g. with labels;
+- `sample_latent(n, labels)`: G's inputs (z, and the labels G is conditioned on);
+- `d_adversarial`, `g_adversarial`: the players' adversarial terms (by default the configured loss);
+- `d_extra`, `g_extra`: further terms (an auxiliary classifier, InfoGAN's mutual information), which read D's
+  features when the class sets `uses_features`;
+- `player_modules`: the networks each optimizer trains.
 """
+import contextlib
 import copy
 import math
+from dataclasses import dataclass
 from functools import partial
 
 import hydra.utils
 import lightning.pytorch as L
 import torch
+from lightning.fabric.utilities.seed import reset_seed
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
 
-from gan_runner import rng
+from gan_runner import distributed, draws, precision, rng
 from gan_runner.constraints import Constraints
 from gan_runner.losses import Loss
 from gan_runner.modules.rules import HistoricalAverage, linear_decay
@@ -23,80 +33,176 @@ class Diverged(RuntimeError):
     """A loss became NaN or infinite: the run stops instead of burning its budget."""
 
 
+class CriticShapeError(ValueError):
+    """D returned something other than one score per sample (broadcasting it would silently change the loss)."""
+
+
+@dataclass
+class Side:
+    """One side of D's comparison: samples, the labels they carry (None when unconditional), what D made of them."""
+
+    x: Tensor
+    y: Tensor | None
+    score: Tensor | None = None
+    features: Tensor | None = None  # D's trunk features of x, from the pass that gave `score` (see uses_features)
+
+
+@dataclass
+class Batch:
+    """What one D or G step plays with: real and generated samples, and G's latent input."""
+
+    real: Side
+    fake: Side
+    z: Tensor
+
+
 class GAN(L.LightningModule):
-    def __init__(self, generator: nn.Module, discriminator: nn.Module, loss: Loss, constraints: Constraints,
-                 optimizer: dict, z_dim: int, num_classes: int = 0, total_steps: int = 0):
+    #: Whether D takes the samples' labels, D(x, y) (conditional GAN, projection D); labels that only a head predicts
+    #: (AC-GAN) leave this False.
+    conditional_critic = False
+    #: A variant whose extra terms read D's trunk features sets this; the features then come from the same D pass
+    #: that scored each side (no second pass, and constraint wrappers such as instance noise apply to both).
+    uses_features = False
+
+    def __init__(self, generator, discriminator, loss: Loss, constraints: Constraints, optimizer: dict, z_dim: int,
+                 num_classes: int = 0, total_steps: int = 0):
+        """`generator`, `discriminator`: factories of the model's nets (Hydra partials), so that a variant can build
+        them with other input sizes (e.g. labels as extra channels)."""
         super().__init__()
         self.automatic_optimization = False
-        self.generator = generator
+        self.z_dim, self.num_classes = z_dim, num_classes
+        self.generator, critic = self.build_networks(generator, discriminator)
+        self._features: list[Tensor] = []
+        if self.uses_features:
+            _trunk(critic).register_forward_hook(lambda module, inputs, output: self._features.append(output))
         self.constraints = constraints
-        self.discriminator = constraints.wrap(discriminator)
+        self.discriminator = constraints.wrap(critic)
         self.loss = loss
         self.opt_cfg = optimizer
-        self.z_dim, self.num_classes = z_dim, num_classes
         self.n_critic = int(optimizer.get("n_critic", 1))
         self.simultaneous = optimizer.get("update", "alternating") == "simultaneous"
         self.ema_decay = float(optimizer.get("ema_decay", 0.0))
-        self.ema = copy.deepcopy(generator).requires_grad_(False) if self.ema_decay > 0 else None
+        self.ema = copy.deepcopy(self.generator).requires_grad_(False) if self.ema_decay > 0 else None
         self.total_steps = total_steps
         averaging = float(optimizer.get("historical_averaging", 0.0))
-        self.g_average = HistoricalAverage(generator.parameters(), averaging) if averaging > 0 else None
+        self.g_average = HistoricalAverage(self.generator.parameters(), averaging) if averaging > 0 else None
         self.d_average = HistoricalAverage(self.discriminator.parameters(), averaging) if averaging > 0 else None
         self.iteration = 0
         self._rng_to_restore = None
 
     # ----- hooks a variant may override -----
-    def sample_latent(self, n: int, labels: Tensor) -> Tensor:
-        return torch.randn(n, self.z_dim, device=self.device)
+    def build_networks(self, make_generator, make_discriminator) -> tuple[nn.Module, nn.Module]:
+        return make_generator(), make_discriminator()
 
-    def critic(self, x: Tensor, labels: Tensor) -> Tensor:
-        return self.discriminator(x)
+    def sample_latent(self, n: int, labels: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+        """G's input for n samples: z, and the labels G is conditioned on (None for an unconditional G).
 
-    def d_extra(self, real: Tensor, fake: Tensor, labels: Tensor) -> dict[str, Tensor]:
+        `labels` are the real batch's labels in training (None when the data has none), balanced classes in
+        evaluation."""
+        return draws.normal(n, self.z_dim, device=self.device), None
+
+    def d_adversarial(self, batch: Batch) -> dict[str, Tensor]:
+        return {"d_adv": self.loss.d_loss(batch.real.score, batch.fake.score)}
+
+    def g_adversarial(self, batch: Batch, v_real: Tensor | None) -> dict[str, Tensor]:
+        return {"g_adv": self.loss.g_loss(batch.fake.score, v_real)}
+
+    def d_extra(self, batch: Batch) -> dict[str, Tensor]:
         """Extra D loss terms of a variant (e.g. an auxiliary classifier), by name."""
         return {}
 
-    def g_extra(self, z: Tensor, fake: Tensor, labels: Tensor) -> dict[str, Tensor]:
+    def g_extra(self, batch: Batch) -> dict[str, Tensor]:
         """Extra G loss terms of a variant (e.g. InfoGAN's mutual information), by name."""
         return {}
+
+    def player_modules(self) -> dict[str, list[nn.Module]]:
+        """The networks G's and D's optimizers train; a variant may add its own (e.g. an encoder on G's side)."""
+        return {"g": [self.generator], "d": [self.discriminator]}
+
+    # ----- what the hooks build on -----
+    def generate(self, z: Tensor, y: Tensor | None = None, generator: nn.Module | None = None) -> Tensor:
+        net = self.generator if generator is None else generator
+        return net(z) if y is None else net(z, y)
+
+    def critic(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        """D's scores [N] in float32 (under mixed precision too: the losses and penalties are computed in fp32);
+        `y` reaches D only when the variant conditions it on labels."""
+        scores = self.discriminator(x, y) if self.conditional_critic else self.discriminator(x)
+        if scores.shape != (x.shape[0],):
+            raise CriticShapeError(f"the discriminator returned scores of shape {tuple(scores.shape)} for "
+                                   f"{x.shape[0]} samples: it must return one score per sample, shape "
+                                   f"[{x.shape[0]}] (squeeze a trailing dimension of size 1)")
+        return scores.float()
 
     def sampler(self) -> nn.Module:
         """The generator used for evaluation: the EMA copy when there is one."""
         return self.ema if self.ema is not None else self.generator
 
+    def _score(self, side: Side) -> None:
+        self._features.clear()
+        side.score = self.critic(side.x, side.y)
+        if self.uses_features:
+            side.features = self._features[-1]
+
+    def _play(self, real: Tensor, labels: Tensor | None, train_generator: bool) -> Batch:
+        z, fake_labels = self.sample_latent(real.shape[0], labels)
+        with torch.set_grad_enabled(train_generator):
+            fake = self.generate(z, fake_labels)
+        return Batch(Side(real, labels), Side(fake, fake_labels), z)
+
+    @contextlib.contextmanager
+    def _frozen_discriminator(self):
+        """G's step needs gradients through D to the samples, not to D's weights: none are computed."""
+        params = [p for p in self.discriminator.parameters() if p.requires_grad]
+        for p in params:
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p in params:
+                p.requires_grad_(True)
+
     # ----- objectives -----
-    def d_objective(self, real: Tensor, fake: Tensor, labels: Tensor) -> tuple[Tensor, dict]:
-        critic = partial(self.critic, labels=labels)
-        v_real, v_fake = critic(real), critic(fake)
-        terms = {"d_adv": self.loss.d_loss(v_real, v_fake)}
-        terms.update(self.constraints.penalty(critic, real, fake))
-        terms.update(self.d_extra(real, fake, labels))
+    def d_objective(self, batch: Batch) -> tuple[Tensor, dict]:
+        self._score(batch.real)
+        self._score(batch.fake)
+        adversarial = self.d_adversarial(batch)
+        # Penalties hold the labels fixed and differentiate with respect to x alone; conditional variants give G
+        # the real batch's labels, so real samples, fakes and their interpolates agree on them.
+        critic = partial(self.critic, y=batch.real.y)
+        terms = {**adversarial, **self.constraints.penalty(critic, batch.real.x, batch.fake.x)}
+        terms.update(self.d_extra(batch))
         if self.d_average is not None:
             terms["d_hist_avg"] = self.d_average.penalty()
-        return sum(terms.values()), {"d_loss": terms["d_adv"], "w_estimate": v_real.mean() - v_fake.mean(), **terms}
+        w_estimate = batch.real.score.mean() - batch.fake.score.mean()
+        return sum(terms.values()), {"d_loss": sum(adversarial.values()), "w_estimate": w_estimate, **terms}
 
-    def g_objective(self, z: Tensor, fake: Tensor, real: Tensor, labels: Tensor) -> tuple[Tensor, dict]:
-        v_real = None
-        if self.loss.g_needs_real:  # only its values enter G's loss: no graph through D
-            with torch.no_grad():
-                v_real = self.critic(real, labels)
-        terms = {"g_adv": self.loss.g_loss(self.critic(fake, labels), v_real)}
-        terms.update(self.g_extra(z, fake, labels))
+    def g_objective(self, batch: Batch) -> tuple[Tensor, dict]:
+        with self._frozen_discriminator():
+            v_real = None
+            if self.loss.g_needs_real:  # only its values enter G's loss
+                with torch.no_grad():
+                    v_real = self.critic(batch.real.x, batch.real.y)
+            self._score(batch.fake)
+            adversarial = self.g_adversarial(batch, v_real)
+            terms = {**adversarial, **self.g_extra(batch)}
         if self.g_average is not None:
             terms["g_hist_avg"] = self.g_average.penalty()
-        return sum(terms.values()), {"g_loss": terms["g_adv"], **terms}
+        return sum(terms.values()), {"g_loss": sum(adversarial.values()), **terms}
 
     # ----- the training step -----
     def training_step(self, batch, batch_idx):
         reals, labels = batch
+        labels = labels if self.num_classes else [None] * len(reals)
         opt_g, opt_d = self.optimizers()
         self.constraints.set_step(self.iteration)
-        if self.simultaneous:
-            logs = self._simultaneous_step(reals[0], labels[0], opt_g, opt_d)
-        else:
-            for k in range(self.n_critic):
-                d_logs = self._d_step(reals[k], labels[k], opt_d)
-            logs = {**d_logs, **self._g_step(reals[-1], labels[-1], opt_g)}
+        with precision.loss_scale(self._grad_scaler()):
+            if self.simultaneous:
+                logs = self._simultaneous_step(reals[0], labels[0], opt_g, opt_d)
+            else:
+                for k in range(self.n_critic):
+                    d_logs = self._d_step(reals[k], labels[k], opt_d)
+                logs = {**d_logs, **self._g_step(reals[-1], labels[-1], opt_g)}
         self._after_iteration()
         self.iteration += 1
         # Lightning's logging costs about a millisecond a call; logging (and the NaN check, a device sync) only
@@ -105,53 +211,66 @@ class GAN(L.LightningModule):
         if self.iteration % self.trainer.log_every_n_steps == 0 or self.iteration in (1, self.total_steps):
             self._log_step({k: v.detach() for k, v in logs.items()})
 
+    def _d_step(self, real, labels, opt_d) -> dict:
+        batch = self._play(real, labels, train_generator=False)
+        with parametrize.cached():  # spectral norm: one power iteration per step, however many D passes
+            total, logs = self.d_objective(batch)
+        self._backward_and_step(opt_d, total, self._d_params)
+        self.constraints.after_d_step(self.discriminator)
+        return logs
+
+    def _g_step(self, real, labels, opt_g) -> dict:
+        batch = self._play(real, labels, train_generator=True)
+        with parametrize.cached():
+            total, logs = self.g_objective(batch)
+        self._backward_and_step(opt_g, total, self._g_params)
+        return logs
+
+    def _backward_and_step(self, optimizer, total: Tensor, params: list[Tensor]) -> None:
+        """Backward through Lightning (its precision plugin scales the loss), average over the ranks, step."""
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(total)
+        distributed.average_gradients(params)
+        optimizer.step()
+
+    def _simultaneous_step(self, real, labels, opt_g, opt_d) -> dict:
+        """Both gradients at the same (G, D); then both players step."""
+        batch = self._play(real, labels, train_generator=True)
+        d_batch = Batch(Side(real, batch.real.y), Side(batch.fake.x.detach(), batch.fake.y), batch.z)
+        with parametrize.cached():
+            d_total, d_logs = self.d_objective(d_batch)
+        with parametrize.cached():
+            g_total, g_logs = self.g_objective(batch)
+        for optimizer in (opt_d, opt_g):
+            optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(d_total)  # D's gradients only: the fakes are detached
+        self.manual_backward(g_total)  # G's gradients only: D is frozen in G's objective
+        distributed.average_gradients(self._d_params)
+        distributed.average_gradients(self._g_params)
+        scaler = self._grad_scaler()
+        scale = scaler.get_scale() if scaler is not None else 1.0
+        opt_d.step()
+        precision.match_scale([p.grad for p in self._g_params if p.grad is not None], scale, scaler)
+        opt_g.step()
+        self.constraints.after_d_step(self.discriminator)
+        return {**d_logs, **g_logs}
+
+    def _grad_scaler(self):
+        return getattr(self.trainer.precision_plugin, "scaler", None)
+
     def _log_step(self, logs: dict) -> None:
         self._check_finite(logs)
         self.log_dict({k: logs[k] for k in ("d_loss", "g_loss")}, prog_bar=True)
         self.log_dict({k: v for k, v in logs.items() if k not in ("d_loss", "g_loss")})
         self.log("iteration", float(self.iteration))
 
-    def _d_step(self, real, labels, opt_d) -> dict:
-        z = self.sample_latent(real.shape[0], labels)
-        with torch.no_grad():
-            fake = self.generator(z)
-        total, logs = self.d_objective(real, fake, labels)
-        opt_d.zero_grad(set_to_none=True)
-        self.manual_backward(total)
-        opt_d.step()
-        self.constraints.after_d_step(self.discriminator)
-        return logs
-
-    def _g_step(self, real, labels, opt_g) -> dict:
-        z = self.sample_latent(real.shape[0], labels)
-        fake = self.generator(z)
-        total, logs = self.g_objective(z, fake, real, labels)
-        opt_g.zero_grad(set_to_none=True)
-        self.manual_backward(total)
-        opt_g.step()
-        return logs
-
-    def _simultaneous_step(self, real, labels, opt_g, opt_d) -> dict:
-        """Both gradients at the same (G, D); then both players step."""
-        z = self.sample_latent(real.shape[0], labels)
-        fake = self.generator(z)
-        d_total, d_logs = self.d_objective(real, fake.detach(), labels)
-        g_total, g_logs = self.g_objective(z, fake, real, labels)
-        d_params = [p for p in self.discriminator.parameters() if p.requires_grad]
-        g_params = [p for p in self.generator.parameters() if p.requires_grad]
-        for params, total in ((d_params, d_total), (g_params, g_total)):
-            for p, g in zip(params, torch.autograd.grad(total, params, retain_graph=True, allow_unused=True)):
-                p.grad = g
-        opt_d.step()
-        opt_g.step()
-        self.constraints.after_d_step(self.discriminator)
-        return {**d_logs, **g_logs}
-
     def _check_finite(self, logs: dict) -> None:
-        for name in ("d_loss", "g_loss"):
-            value = float(logs[name])
-            if not math.isfinite(value):
-                raise Diverged(f"{name} became {value} at iteration {self.iteration}")
+        """Every rank decides together: a rank that stopped alone would leave the others waiting for it."""
+        bad = {name: float(logs[name]) for name in ("d_loss", "g_loss") if not math.isfinite(float(logs[name]))}
+        if distributed.all_ranks(not bad, self.device):
+            return
+        where = ", ".join(f"{name} became {value}" for name, value in bad.items()) or "a loss of another rank"
+        raise Diverged(f"{where} at iteration {self.iteration}")
 
     def _after_iteration(self) -> None:
         for average in (self.g_average, self.d_average):
@@ -167,7 +286,7 @@ class GAN(L.LightningModule):
             return
         # Warm-up so that a short run's EMA is not dominated by the initial weights.
         decay = min(self.ema_decay, (1 + self.iteration) / (10 + self.iteration))
-        torch._foreach_lerp_(self._ema_params, self._g_params, 1.0 - decay)
+        torch._foreach_lerp_(self._ema_params, self._generator_params, 1.0 - decay)
         for b_ema, b in zip(self.ema.buffers(), self.generator.buffers()):
             b_ema.copy_(b)
 
@@ -175,26 +294,33 @@ class GAN(L.LightningModule):
     def configure_optimizers(self):
         cls = hydra.utils.get_class(self.opt_cfg["cls"])
         kwargs = dict(self.opt_cfg.get("kwargs") or {})
-        opt_g = cls(self.generator.parameters(), lr=self.opt_cfg["lr_g"], **kwargs)
-        opt_d = cls(self.discriminator.parameters(), lr=self.opt_cfg["lr_d"], **kwargs)
+        players = self.player_modules()
+        opt_g, opt_d = (cls([p for m in players[side] for p in m.parameters()], lr=self.opt_cfg[f"lr_{side}"],
+                            **kwargs) for side in ("g", "d"))
         if self.opt_cfg.get("lr_decay", "none") == "linear":
-            decay = linear_decay(self.total_steps)
+            decay = linear_decay(self.opt_cfg["lr_decay_steps"])
             schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, decay) for opt in (opt_g, opt_d)]
             return [opt_g, opt_d], schedulers
         return opt_g, opt_d
 
     def on_fit_start(self) -> None:
+        players = self.player_modules()
+        self._g_params, self._d_params = ([p for m in players[side] for p in m.parameters()] for side in ("g", "d"))
         if self.ema is not None:
             self._ema_params = list(self.ema.parameters())
-            self._g_params = list(self.generator.parameters())
+            self._generator_params = list(self.generator.parameters())
 
     def on_train_start(self) -> None:
         if self._rng_to_restore is not None:
-            rng.restore(self._rng_to_restore)
+            rng.restore(self._rng_to_restore, self.device)
             self._rng_to_restore = None
+        else:
+            # Training's streams start from the run's seed, after the nets' initialization drew from it: the ranks of
+            # a DDP run (which Lightning reseeds when it starts them) and a one-process run draw the same values.
+            reset_seed()
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["gan_runner"] = {"iteration": self.iteration, "rng": rng.capture()}
+        checkpoint["gan_runner"] = {"iteration": self.iteration, "rng": rng.capture(self.device)}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint["gan_runner"]
@@ -205,3 +331,12 @@ class GAN(L.LightningModule):
         progress = checkpoint.get("loops", {}).get("fit_loop", {}).get("epoch_loop.batch_progress")
         if progress is not None:
             progress["is_last_batch"] = False
+
+
+def _trunk(discriminator: nn.Module) -> nn.Module:
+    """The module whose output is D's features: the `trunk` of the net inside any variant wrapper."""
+    found = [m for name, m in discriminator.named_modules() if name.rsplit(".", 1)[-1] == "trunk"]
+    if len(found) != 1:
+        raise TypeError(f"{type(discriminator).__name__} has {len(found)} modules named `trunk`; a variant that reads "
+                        "D's features needs a net with exactly one (see gan_runner/nets/critic.py)")
+    return found[0]

@@ -2,11 +2,10 @@
 samples/final.png. A job that has not written a file yet is simply missing it (the sweep may still be running)."""
 import csv
 import math
-import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from omegaconf import OmegaConf
 
 from gan_runner import results
@@ -33,7 +32,7 @@ class Job:
     @property
     def status(self) -> str:
         status = self.result.get("status", "pending")
-        return "stopped" if status == "running" and not _alive(self.result.get("process")) else status
+        return "stopped" if status == "running" and not results.process_alive(self.result.get("process")) else status
 
     @property
     def objective(self) -> str | None:
@@ -70,20 +69,6 @@ class Job:
         return path if path.exists() else None
 
 
-def _alive(process: dict | None) -> bool:
-    """Whether a running job's process still exists; a process on another host (a cluster node) or without a
-    record cannot be asked, and counts as alive."""
-    if not process or process.get("host") != socket.gethostname():
-        return True
-    try:
-        os.kill(int(process["pid"]), 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
-
-
 def _result(path: Path) -> dict:
     """metrics.json, {} before the job writes it; a file that does not parse (edited, truncated by a crash) is
     reported as the job's failure instead of ending the report."""
@@ -93,6 +78,14 @@ def _result(path: Path) -> dict:
         return {"status": "failed", "error": f"{path.name} unreadable: {exc}"}
 
 
+def job_number(job_dir: Path) -> float:
+    """The job's number in its sweep (Hydra's hydra.job.num); folders are named by configuration, not number."""
+    try:
+        return float(yaml.safe_load((job_dir / ".hydra" / "hydra.yaml").read_text())["hydra"]["job"]["num"])
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError):
+        return math.inf
+
+
 def collect(sweep_dir: Path) -> list[Job]:
     """Every job folder under `sweep_dir` (one with .hydra/overrides.yaml), in job-number order."""
     jobs = []
@@ -100,4 +93,4 @@ def collect(sweep_dir: Path) -> list[Job]:
         job_dir = overrides.parent.parent
         listed = [str(o) for o in OmegaConf.to_container(OmegaConf.load(overrides))]
         jobs.append(Job(job_dir, listed, _result(job_dir / "metrics.json")))
-    return sorted(jobs, key=lambda j: (int(j.dir.name) if j.dir.name.isdigit() else math.inf, str(j.dir)))
+    return sorted(jobs, key=lambda j: (job_number(j.dir), str(j.dir)))

@@ -3,6 +3,7 @@
 Registered when the gan_runner package is imported (gan_runner/__init__.py): in the launching process, in every
 joblib worker (unpickling the task function imports it), and wherever tests or scripts compose a config.
 """
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -34,6 +35,11 @@ def gpu_count() -> int:
     return found
 
 
+def gpus_per_node(accelerator: str, devices) -> int | None:
+    """SLURM's --gpus-per-node: the devices when the run asks for GPUs, else none requested (null)."""
+    return int(devices) if str(accelerator) in ("gpu", "cuda") else None
+
+
 def sweep_name() -> str | None:
     """The sweep folder's name in a multirun (wandb groups the runs of one sweep under it), else None."""
     if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
@@ -48,7 +54,20 @@ def job_name() -> str | None:
     return HydraConfig.get().job.override_dirname or None
 
 
+MAX_DIR_NAME = 200
+
+
+def job_dir() -> str:
+    """A sweep job's folder: its overrides (`constraint=gp,loss=hinge,seed=1`), so that the same configuration
+    always lands in the same folder and a sweep run again in its folder resumes, job by job. Over-long names keep
+    their start and end a hash of the whole."""
+    name = (HydraConfig.get().job.override_dirname or "defaults").replace("/", "_")
+    if len(name) > MAX_DIR_NAME:
+        name = f"{name[:MAX_DIR_NAME - 17]}-{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+    return name
+
+
 def register() -> None:
-    for name, fn in [("cpu_share", cpu_share), ("gpus", gpu_count), ("sweep_name", sweep_name),
-                     ("job_name", job_name)]:
+    for name, fn in [("cpu_share", cpu_share), ("gpus", gpu_count), ("gpus_per_node", gpus_per_node),
+                     ("sweep_name", sweep_name), ("job_name", job_name), ("job_dir", job_dir)]:
         OmegaConf.register_new_resolver(f"gan_runner.{name}", fn, replace=True)

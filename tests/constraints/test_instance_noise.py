@@ -5,7 +5,7 @@ from torch import nn
 
 from gan_runner.constraints import Constraints, InstanceNoise
 from gan_runner.losses import Wasserstein
-from gan_runner.modules.gan import GAN
+from gan_runner.modules.gan import GAN, Batch, Side
 
 
 class Recorder(nn.Module):
@@ -36,14 +36,18 @@ def test_noise_hits_real_and_fake_in_both_steps_with_the_scheduled_sigma():
     torch.manual_seed(0)
     noise = InstanceNoise(sigma=0.1, anneal_steps=10)
     critic = Recorder()
-    module = GAN(generator=nn.Linear(2, 2), discriminator=critic, loss=Wasserstein(), constraints=Constraints([noise]),
-                 optimizer={}, z_dim=2)
+    module = GAN(generator=lambda: nn.Linear(2, 2), discriminator=lambda: critic, loss=Wasserstein(),
+                 constraints=Constraints([noise]), optimizer={}, z_dim=2)
     real, fake = torch.randn(20_000, 2), torch.randn(20_000, 2)
+
+    def batch():
+        return Batch(Side(real, None), Side(fake, None), z=None)
+
     for step, sigma in [(0, 0.1), (5, 0.05)]:
         module.constraints.set_step(step)
         critic.seen.clear()
-        module.d_objective(real, fake, labels=None)
-        module.g_objective(None, fake, real, labels=None)
+        module.d_objective(batch())
+        module.g_objective(batch())
         shown = dict(zip(["d_real", "d_fake", "g_fake"], critic.seen))
         for name, x in [("d_real", real), ("d_fake", fake), ("g_fake", fake)]:
             delta = shown[name] - x
@@ -54,7 +58,7 @@ def test_noise_hits_real_and_fake_in_both_steps_with_the_scheduled_sigma():
     for step, noisy in [(0, True), (10, False)]:
         module.constraints.set_step(step)
         critic.seen.clear()
-        module.d_objective(real, fake, labels=None)
+        module.d_objective(batch())
         assert torch.equal(critic.seen[0], real) is not noisy and torch.equal(critic.seen[1], fake) is not noisy
 
 def test_bad_schedule_is_rejected():

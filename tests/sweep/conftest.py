@@ -25,3 +25,10 @@ def run_cli(args, cwd, module="gan_runner", timeout=300, env=None):
 def gan_runner(tmp_path):
     """gan_runner(args) -> CompletedProcess of `gan-runner args... TINY... trainer.max_steps=10` in tmp_path."""
     return lambda args, **kw: run_cli([*args, *TINY, "trainer.max_steps=10"], tmp_path, **kw)
+
+
+def job_dirs(sweep):
+    """The job folders of a sweep, in job-number order (folders are named by their configuration)."""
+    from gan_runner.sweep.collect import collect
+
+    return [job.dir for job in collect(sweep)]

@@ -4,18 +4,19 @@ import csv
 import statistics
 
 import pytest
-from conftest import TINY, run_cli
+from conftest import TINY, job_dirs, run_cli
 
 from gan_runner import results
 
-BROKEN = "model.width=-1"  # passes every check before the run, then fails building the nets
+GOOD = "optimizer.kwargs.betas=[0.5,0.999]"
+BROKEN = "optimizer.kwargs.betas=[0.5,2.0]"  # passes every check before the run, then Adam refuses it
 
 
 @pytest.fixture(scope="module")
 def partly_failed(tmp_path_factory):
     """A 2 x 2 grid in which both jobs of one configuration raise."""
     tmp = tmp_path_factory.mktemp("failing")
-    out = run_cli(["-m", f"hydra.sweep.dir={tmp / 'sweep'}", "model.width=16,-1", "seed=0,1", *TINY,
+    out = run_cli(["-m", f"hydra.sweep.dir={tmp / 'sweep'}", "optimizer.kwargs.betas=[0.5,0.999],[0.5,2.0]", "seed=0,1", *TINY,
                    "trainer.max_steps=10"], tmp)
     return out, tmp / "sweep"
 
@@ -23,11 +24,13 @@ def partly_failed(tmp_path_factory):
 def test_failed_jobs_are_recorded_and_the_sweep_goes_on(partly_failed):
     out, sweep = partly_failed
     assert out.returncode == 0, out.stderr[-3000:]
-    jobs = {d.name: results.read(d / "metrics.json") for d in sweep.iterdir() if d.name.isdigit()}
-    assert [jobs[n]["status"] for n in "0123"] == ["completed", "completed", "failed", "failed"]
-    for n in "23":
-        assert jobs[n]["error"].startswith("RuntimeError: Trying to create tensor with negative dimension")
-        assert "Traceback" in (sweep / n / "traceback.txt").read_text()
+    dirs = job_dirs(sweep)
+    jobs = [results.read(d / "metrics.json") for d in dirs]
+    assert [j["status"] for j in jobs] == ["completed", "completed", "failed", "failed"]
+    for d, job in list(zip(dirs, jobs))[2:]:
+        assert job["error"].startswith("ValueError: Invalid beta parameter at index 1")
+        assert "Traceback" in (d / "traceback.txt").read_text()
+        assert f"{BROKEN},seed=" in d.name  # the folder is named by the job's configuration
 
 
 def test_report_of_a_partly_failed_sweep(partly_failed, tmp_path):
@@ -35,17 +38,17 @@ def test_report_of_a_partly_failed_sweep(partly_failed, tmp_path):
     out = run_cli([str(sweep)], tmp_path, module="gan_runner.sweep.report")
     assert out.returncode == 0, out.stderr[-3000:]
     rows = {r["config"]: r for r in csv.DictReader((sweep / "summary.csv").open())}
-    assert set(rows) == {"model.width=16", BROKEN}
-    good, bad = rows["model.width=16"], rows[BROKEN]
-    w1 = [results.read(sweep / n / "metrics.json")["metrics"]["final"]["w1"] for n in "01"]
+    assert set(rows) == {GOOD, BROKEN}
+    good, bad = rows[GOOD], rows[BROKEN]
+    w1 = [results.read(d / "metrics.json")["metrics"]["final"]["w1"] for d in job_dirs(sweep)[:2]]
     assert float(good["w1_mean"]) == pytest.approx(statistics.fmean(w1))
     assert float(good["w1_std"]) == pytest.approx(statistics.stdev(w1))
     assert (good["seeds"], good["completed"], good["failed"]) == ("2", "2", "0")
     assert (bad["seeds"], bad["failed"], bad["w1_mean"]) == ("0", "2", "")
-    assert bad["error"].startswith("RuntimeError")
+    assert bad["error"].startswith("ValueError: Invalid beta")
     report = (sweep / "report.md").read_text()
     assert "4 jobs in 2 configurations: 2 completed, 2 failed" in report
-    assert "traceback: `2/traceback.txt`" in report
+    assert f"traceback: `{job_dirs(sweep)[2].name}/traceback.txt`" in report
     for plot in ("objective.png", "curves.png", "gallery.png"):
         assert (sweep / plot).stat().st_size > 10_000 and f"]({plot})" in report
 
@@ -54,7 +57,7 @@ def test_abort_on_failure_when_asked(gan_runner, tmp_path):
     sweep = tmp_path / "sweep"
     out = gan_runner(["-m", f"hydra.sweep.dir={sweep}", BROKEN, "sweep.continue_on_failure=false"])
     assert out.returncode != 0
-    assert results.read(sweep / "0" / "metrics.json")["status"] == "failed"
+    assert [results.read(d / "metrics.json")["status"] for d in job_dirs(sweep)] == ["failed"]
 
 
 def test_a_failure_before_the_run_starts_is_recorded_too(gan_runner, tmp_path):
@@ -62,7 +65,7 @@ def test_a_failure_before_the_run_starts_is_recorded_too(gan_runner, tmp_path):
     sweep = tmp_path / "sweep"
     out = gan_runner(["-m", f"hydra.sweep.dir={sweep}", "seed=0,1", "+hydra.job.env_set.OMP_NUM_THREADS=two"])
     assert out.returncode == 0, out.stderr[-3000:]
-    for n in "01":
-        result = results.read(sweep / n / "metrics.json")
+    for d in job_dirs(sweep):
+        result = results.read(d / "metrics.json")
         assert result["status"] == "failed" and result["error"].startswith("ValueError"), result
         assert result["job"]["pid"] > 0

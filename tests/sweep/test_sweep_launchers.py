@@ -2,11 +2,13 @@
 import itertools
 import json
 
+from conftest import job_dirs
+
 from gan_runner import results
 
 
 def job_records(sweep):
-    return [results.read(d / "metrics.json") for d in sorted(sweep.iterdir()) if d.name.isdigit()]
+    return [results.read(d / "metrics.json") for d in job_dirs(sweep)]
 
 
 def test_parallel_cpu_grid(gan_runner, tmp_path):

@@ -2,6 +2,7 @@
 import math
 
 import optuna
+from conftest import job_dirs
 from omegaconf import OmegaConf
 
 from gan_runner import results
@@ -13,7 +14,7 @@ def test_a_diverged_trial_does_not_end_the_study(gan_runner, tmp_path):
                       "hydra.sweeper.params=null", "optimizer.lr_g=choice(2e-4,1e30,1e-3)", "hydra.sweeper.n_trials=3",
                       "trainer.log_every_n_steps=2"])  # the NaN check runs at the logging interval
     assert out.returncode == 0, out.stderr[-3000:]
-    statuses = {results.read(sweep / n / "metrics.json")["status"] for n in "012"}
+    statuses = {results.read(d / "metrics.json")["status"] for d in job_dirs(sweep)}
     assert statuses == {"completed", "diverged"}
     study = optuna.load_study(study_name="lr", storage=f"sqlite:///{sweep / 'optuna.db'}")
     values = {t.params["optimizer.lr_g"]: t.value for t in study.trials}

@@ -40,21 +40,22 @@ def test_preempted_job_is_requeued_and_resumes(tmp_path):
     launcher = subprocess.Popen(
         [sys.executable, "-m", "gan_runner", "-m", "hydra/launcher=submitit_local", f"hydra.sweep.dir={sweep}",
          *SETTINGS], env=cli_env(tmp_path), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    wait_for((sweep / "0" / "checkpoints" / "last.ckpt").exists)  # a first checkpoint: mid-run
+    wait_for(lambda: list(sweep.glob("*/checkpoints/last.ckpt")))
+    [job] = [ckpt.parents[1] for ckpt in sweep.glob("*/checkpoints/last.ckpt")]  # its only job, mid-run
     os.kill(task_pid(sweep), signal.SIGUSR2)  # what SLURM sends before a time-out, and submitit on preemption
     output = launcher.communicate(timeout=300)[0]
     assert launcher.returncode == 0, output[-3000:]
 
-    log = (sweep / "0" / "gan_runner.log").read_text()
+    log = (job / "gan_runner.log").read_text()
     assert "this job is preempted" in log and "Requeued job" in log
     resumed_from = int(re.search(r"resuming \S+ from iteration (\d+)", log).group(1))
     assert 0 < resumed_from < 200
-    result = results.read(sweep / "0" / "metrics.json")
+    result = results.read(job / "metrics.json")
     assert (result["status"], result["step"]) == ("completed", 200)
 
     straight = run_cli([*SETTINGS, f"hydra.run.dir={tmp_path / 'straight'}"], tmp_path)
     assert straight.returncode == 0, straight.stderr[-3000:]
     requeued, uninterrupted = (torch.load(d / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
-                               for d in (sweep / "0", tmp_path / "straight"))
+                               for d in (job, tmp_path / "straight"))
     for key in uninterrupted:
         torch.testing.assert_close(requeued[key], uninterrupted[key], rtol=0, atol=0, msg=key)

@@ -15,7 +15,8 @@ def test_batch_script(tmp_path):
         (bin_dir / tool).chmod(0o755)
     sweep = tmp_path / "sweep"
     out = run_cli(["-m", "hydra/launcher=slurm", f"hydra.sweep.dir={sweep}", "hydra.launcher.partition=gpu",
-                   "hydra.launcher.timeout_min=90", "trainer.devices=4", "+trainer.num_nodes=2", "loss=ns,hinge"],
+                   "hydra.launcher.timeout_min=90", "trainer.devices=4", "trainer.num_nodes=2",
+                   "trainer.accelerator=gpu", "loss=ns,hinge"],
                   tmp_path, env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
     assert out.returncode != 0 and "no cluster here" in out.stderr + out.stdout
     [script] = (sweep / ".submitit").glob(".submission_file_*.sh")

@@ -1,0 +1,53 @@
+"""Per-sample random draws (latents, interpolation weights, noise) for one rank's part of a global batch.
+
+Under DDP every rank keeps the same RNG stream (same seed, same draws), draws the values of the whole global batch
+and keeps its own rows. So a run on W processes with batch b sees exactly the latents, epsilons and noise of a
+one-process run with batch W*b, and resume needs only one RNG state. On one process these are the plain torch calls.
+Every draw that has one value per sample goes through here.
+"""
+import contextlib
+from contextvars import ContextVar
+
+import torch
+from torch import Tensor
+
+from gan_runner.distributed import world
+
+_ALONE: ContextVar[bool] = ContextVar("draws_alone", default=False)
+
+
+@contextlib.contextmanager
+def alone():
+    """Draws for this process only, e.g. rank 0's evaluation during DDP training: the same as a one-process run's."""
+    token = _ALONE.set(True)
+    try:
+        yield
+    finally:
+        _ALONE.reset(token)
+
+
+def _own_rows(draw, n: int, *shape: int, **kwargs) -> Tensor:
+    rank, size = world()
+    if size == 1 or _ALONE.get():
+        return draw((n, *shape), **kwargs)
+    return draw((n * size, *shape), **kwargs)[rank * n:(rank + 1) * n]
+
+
+def normal(n: int, *shape: int, device=None, dtype=None) -> Tensor:
+    return _own_rows(torch.randn, n, *shape, device=device, dtype=dtype)
+
+
+def uniform(n: int, *shape: int, device=None, dtype=None) -> Tensor:
+    return _own_rows(torch.rand, n, *shape, device=device, dtype=dtype)
+
+
+def integers(high: int, n: int, *shape: int, device=None) -> Tensor:
+    return _own_rows(lambda size, **kw: torch.randint(high, size, **kw), n, *shape, device=device)
+
+
+def normal_like(x: Tensor) -> Tensor:
+    return normal(x.shape[0], *x.shape[1:], device=x.device, dtype=x.dtype)
+
+
+def uniform_like(x: Tensor) -> Tensor:
+    return uniform(x.shape[0], *x.shape[1:], device=x.device, dtype=x.dtype)

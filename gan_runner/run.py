@@ -13,7 +13,7 @@ from pathlib import Path
 import lightning.pytorch as L
 from omegaconf import DictConfig, OmegaConf
 
-from gan_runner import results
+from gan_runner import dashboard, results
 from gan_runner.build import build_module, build_trainer, instantiate
 from gan_runner.callbacks import FirstStepTime, PeriodicEvaluation, RollingCheckpoint
 from gan_runner.checkpoint import last_checkpoint, read_resumable
@@ -76,14 +76,15 @@ def run(cfg: DictConfig) -> float:
 
     started = time.time()
     status, error, final = "completed", None, {}
-    try:
-        trainer.fit(module, train_dataloaders=stream, ckpt_path=ckpt_path if resumed else None, weights_only=True)
-    except Diverged as exc:
-        status, error = "diverged", str(exc)
-    finally:
-        _close_logger(trainer)
-    if status == "completed":
-        final = evaluation(module, out / "samples" / "final.png")
+    # The logger shows the hyperparameters, pictures, final metrics and status (a raise in here: "failed").
+    with dashboard.Record(trainer.logger, cfg) as record:
+        try:
+            trainer.fit(module, train_dataloaders=stream, ckpt_path=ckpt_path if resumed else None, weights_only=True)
+        except Diverged as exc:
+            status, error = "diverged", str(exc)
+        if status == "completed":
+            final = evaluation(module, out / "samples" / "final.png")
+        record.finish(status, final, module.iteration)
     result = {
         "status": status,
         "error": error,
@@ -98,11 +99,3 @@ def run(cfg: DictConfig) -> float:
     results.write(metrics_path, result)
     log.info("%s: %s", status, ", ".join(f"{k}={v:.4g}" for k, v in final.items()) or error)
     return objective_value(result, cfg.objective)
-
-
-def _close_logger(trainer: L.Trainer) -> None:
-    """joblib reuses workers: an open wandb run would leak into the next job (DESIGN.md pitfall 2)."""
-    if type(trainer.logger).__name__ == "WandbLogger":
-        import wandb
-
-        wandb.finish()

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
-from gan_runner import draws, plots
+from gan_runner import dashboard, draws, plots
 from gan_runner.data.dataset import GanData
 from gan_runner.errors import UserError
 from gan_runner.metrics.toy import critic_w1_estimate, exact_w1, mode_metrics
@@ -79,7 +79,7 @@ class ImageEvaluation:
         with untouched(module):
             fake, _ = generate(module, self.num_samples)
         if picture is not None and self.pictures:
-            plots.save_grid(fake[: self.grid_size], picture)
+            dashboard.log_samples(module.logger, plots.save_grid(fake[: self.grid_size], picture), module.iteration)
         return self.metric(fake)
 
 
@@ -104,7 +104,8 @@ class ToyEvaluation:
             result["critic_w1"] = critic_w1_estimate(critic, self.real, fake)
             if picture is not None and self.pictures:
                 title = f"modes {result['modes']:.0f}  HQ {result['hq_percent']:.1f}%  W1 {result['w1']:.3f}"
-                plots.save_scatter(self.real[:1000], fake[:1000], critic, picture, title)
+                pixels = plots.save_scatter(self.real[:1000], fake[:1000], critic, picture, title)
+                dashboard.log_samples(module.logger, pixels, module.iteration)
         return result
 
 

@@ -1,23 +1,27 @@
-"""Pictures of a run: a grid of generated images, or generated vs real points over the critic's contour."""
+"""Pictures of a run: a grid of generated images, or generated vs real points over the critic's contour.
+
+Each is drawn once: its pixels are written as a PNG and returned (H x W x 3 uint8) for the logger.
+"""
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from torchvision.utils import save_image  # noqa: E402
+from PIL import Image  # noqa: E402
+from torchvision.utils import make_grid  # noqa: E402
 
 
-def save_grid(images: torch.Tensor, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def save_grid(images: torch.Tensor, path: Path) -> np.ndarray:
     nrow = max(1, int(len(images) ** 0.5))
-    save_image(images.float().cpu(), path, nrow=nrow, normalize=True, value_range=(-1, 1), padding=1)
+    grid = make_grid(images.float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1), padding=1)
+    return _save(grid.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to(torch.uint8).numpy(), path)
 
 
-def save_scatter(real: torch.Tensor, fake: torch.Tensor, critic, path: Path, title: str) -> None:
+def save_scatter(real: torch.Tensor, fake: torch.Tensor, critic, path: Path, title: str) -> np.ndarray:
     """Real and generated points over the critic's scores on a grid covering both."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     both = torch.cat([real, fake]).cpu()
     lo, hi = both.min(0).values - 0.5, both.max(0).values + 0.5
     xs, ys = torch.linspace(lo[0], hi[0], 120), torch.linspace(lo[1], hi[1], 120)
@@ -32,5 +36,13 @@ def save_scatter(real: torch.Tensor, fake: torch.Tensor, critic, path: Path, tit
     ax.set_title(title, fontsize=9)
     ax.legend(loc="upper right", fontsize=7, markerscale=3)
     fig.tight_layout()
-    fig.savefig(path)
+    fig.canvas.draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
     plt.close(fig)
+    return _save(pixels, path)
+
+
+def _save(pixels: np.ndarray, path: Path) -> np.ndarray:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+    return pixels

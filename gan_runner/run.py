@@ -15,7 +15,7 @@ import lightning.pytorch as L
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from gan_runner import distributed, identity, quiet, results
+from gan_runner import dashboard, distributed, identity, quiet, results
 from gan_runner.build import build_module, build_trainer, instantiate
 from gan_runner.callbacks import FirstStepTime, PeriodicEvaluation, RollingCheckpoint
 from gan_runner.checkpoint import last_checkpoint, read_resumable
@@ -105,14 +105,15 @@ def run(cfg: DictConfig) -> float:
 
     started = time.time()
     status, error, final = "completed", None, {}
-    try:
-        trainer.fit(module, train_dataloaders=stream, ckpt_path=ckpt_path if resumed else None, weights_only=True)
-    except Diverged as exc:
-        status, error = "diverged", str(exc)
-    finally:
-        _close_logger(trainer)
-    if status == "completed":
-        final = evaluation(module, out / "samples" / "final.png")
+    # The logger shows the hyperparameters, pictures, final metrics and status (a raise in here: "failed").
+    with dashboard.Record(trainer.logger, cfg) as record:
+        try:
+            trainer.fit(module, train_dataloaders=stream, ckpt_path=ckpt_path if resumed else None, weights_only=True)
+        except Diverged as exc:
+            status, error = "diverged", str(exc)
+        if status == "completed":
+            final = evaluation(module, out / "samples" / "final.png")
+        record.finish(status, final, module.iteration)
     result = {
         **base,
         "status": status,
@@ -150,10 +151,3 @@ def _evaluate_again(cfg: DictConfig, out: Path, previous: dict, ckpt_path: Path,
     results.write(out / "metrics.json", result)
     return objective_value(result, cfg.objective)
 
-
-def _close_logger(trainer: L.Trainer) -> None:
-    """joblib reuses workers: an open wandb run would leak into the next job (DESIGN.md pitfall 2)."""
-    if type(trainer.logger).__name__ == "WandbLogger":
-        import wandb
-
-        wandb.finish()

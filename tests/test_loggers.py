@@ -1,31 +1,244 @@
-"""Each logger writes where the README says, offline, with the losses in it."""
+"""What each logger shows, read back from the files it wrote, offline: the losses, the run's hyperparameters,
+sample pictures at every evaluation, the final metrics and the run's status (README, `logger=`)."""
 import csv
+import io
+import json
+import struct
+import time
+from pathlib import Path
 
+import numpy as np
 import pytest
+import yaml
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import open_dict
+from PIL import Image
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
+from gan_runner import dashboard, results
+from gan_runner.evaluation import ToyEvaluation
 from gan_runner.run import run
 
 TINY_RUN = ["data=ring", "model=mlp", "model.width=16", "trainer.max_steps=4", "trainer.log_every_n_steps=1",
             "metrics.every_n_steps=0", "metrics.num_samples=100", "trainer.enable_progress_bar=false"]
+EVALUATED = [*TINY_RUN, "metrics.every_n_steps=2"]  # evaluations at iteration 2 and, the final one, at 4
+BLOW_UP = [*TINY_RUN, "optimizer.lr_g=1e30", "trainer.max_steps=3"]  # diverges (tests/modules/test_divergence.py)
+PLAIN = (str, int, float, bool)
 
 
-def test_csv_logger_records_the_losses(cfg_factory, tmp_path):
-    run(cfg_factory([*TINY_RUN, "logger=csv"], tmp_path / "run"))
-    with open(tmp_path / "run" / "logs" / "metrics.csv") as f:
-        rows = list(csv.DictReader(f))
+# ----- the hyperparameters -----
+@pytest.mark.parametrize("overrides, expected", [
+    (["loss=hinge", "constraint=[sn,gp]", "optimizer.lr_d=4e-4", "model=mlp", "model.width=32", "seed=3"],
+     {"loss": "hinge", "constraint": "[sn,gp]", "constraint.gp.weight": 10.0, "constraint.sn.power_iterations": 1,
+      "optimizer": "adam", "optimizer.lr_d": 4e-4, "optimizer.kwargs.betas": "[0.5, 0.999]", "model": "mlp",
+      "model.width": 32, "data": "mnist5k", "seed": 3, "trainer.max_steps": 4000}),
+    (["loss=fgan", "loss.divergence=js", "constraint=gp", "optimizer=ttur"],
+     {"loss": "fgan", "loss.divergence": "js", "constraint": "gp", "optimizer": "ttur", "optimizer.lr_d": 4e-4}),
+    (["data=ring"], {"loss": "ns", "constraint": "none", "data": "ring", "model": "dcgan"}),
+])
+def test_hyperparameters_are_flat_plain_and_readable(overrides, expected, tmp_path):
+    params = dashboard.hyperparameters(_compose(overrides, tmp_path))
+    assert expected.items() <= params.items()
+    assert all(isinstance(v, PLAIN) for v in params.values()), params
+    assert not [k for k in params if "_target_" in k or ".generator." in k or ".source." in k or k == "output_dir"]
+
+
+def test_a_variant_and_a_preset_are_named(tmp_path, monkeypatch):
+    """The preset of a command-line run comes from Hydra's choices; a group without `name` or option file (a
+    variant here) from its target's class name."""
+    with initialize_config_dir(_conf(), version_base="1.3"):
+        cfg = compose("config", [f"output_dir={tmp_path}", "experiment=toy_ring"], return_hydra_config=True)
+    monkeypatch.setattr(HydraConfig.instance(), "cfg", None)  # restored after the test
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        cfg.variant = {"_target_": "gan_runner.modules.gan.GAN", "lambda_info": 1.0}
+    params = dashboard.hyperparameters(cfg)
+    assert params["experiment"] == "toy_ring" and params["data"] == "ring" and params["model.width"] == 256
+    assert params["variant"] == "GAN" and params["variant.lambda_info"] == 1.0
+
+
+# ----- CSV -----
+def test_csv_logger_records_losses_hyperparameters_and_final_metrics(cfg_factory, tmp_path):
+    out = tmp_path / "run"
+    run(cfg_factory([*EVALUATED, "logger=csv", "constraint=[sn,gp]"], out))
+    rows = list(csv.DictReader(open(out / "logs" / "metrics.csv")))
     assert {"d_loss", "g_loss", "iteration"} <= set(rows[0])
-    assert [float(r["iteration"]) for r in rows if r["iteration"]] == [1.0, 2.0, 3.0, 4.0]
+    losses = {float(r["iteration"]): int(r["step"]) for r in rows if r["iteration"]}
+    assert list(losses) == [1.0, 2.0, 3.0, 4.0]
+    final = [r for r in rows if r["final/w1"]]
+    assert len(final) == 1 and int(final[0]["step"]) == losses[4.0]
+    assert float(final[0]["final/w1"]) == pytest.approx(_final(out)["w1"])
+    params = yaml.safe_load((out / "logs" / "hparams.yaml").read_text())  # plain YAML: no OmegaConf tags
+    assert {"loss": "ns", "constraint": "[sn,gp]", "constraint.gp.weight": 10.0, "model.width": 16,
+            "seed": 0}.items() <= params.items()
 
 
-def test_tensorboard_logger_writes_events(cfg_factory, tmp_path):
-    run(cfg_factory([*TINY_RUN, "logger=tensorboard"], tmp_path / "run"))
-    assert list((tmp_path / "run" / "logs").glob("events.out.tfevents.*"))
+# ----- TensorBoard -----
+def test_tensorboard_shows_hyperparameters_pictures_final_metrics_and_status(cfg_factory, tmp_path):
+    out = tmp_path / "run"
+    run(cfg_factory([*EVALUATED, "logger=tensorboard", "loss=hinge"], out))
+    events = _events(out / "logs")
+    step_of = {e.value: e.step for e in events.Scalars("iteration")}  # Lightning's step of each iteration
+    params, status = _session(events)
+    assert {"loss": "hinge", "constraint": "none", "model.width": 16, "seed": 0, "status": "completed"}.items() \
+        <= params.items()
+    assert status == api_pb2.STATUS_SUCCESS
+    images = events.Images("samples")
+    assert [e.step for e in images] == [step_of[2], step_of[4]]
+    # the very pictures of the PNG files: drawn once
+    assert np.array_equal(_pixels(images[0].encoded_image_string), _pixels(out / "samples" / "step_000002.png"))
+    assert np.array_equal(_pixels(images[-1].encoded_image_string), _pixels(out / "samples" / "final.png"))
+    final = _final(out)
+    for name in ("w1", "modes", "critic_w1"):
+        [scalar] = events.Scalars(f"final/{name}")
+        assert scalar.step == step_of[4] and scalar.value == pytest.approx(final[name])
+    assert "loss" in yaml.safe_load((out / "logs" / "hparams.yaml").read_text())
 
 
-def test_wandb_logs_offline_without_an_account(cfg_factory, tmp_path, monkeypatch):
+# ----- wandb -----
+def test_wandb_shows_config_pictures_final_metrics_status_tags_and_notes(cfg_factory, tmp_path, monkeypatch):
     pytest.importorskip("wandb")
     monkeypatch.delenv("WANDB_MODE", raising=False)  # offline must come from the config, not the environment
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))
-    run(cfg_factory([*TINY_RUN, "logger=wandb"], tmp_path / "run"))
-    runs = list((tmp_path / "run" / "wandb").glob("offline-run-*"))
-    assert len(runs) == 1 and list(runs[0].glob("*.wandb"))
+    out = tmp_path / "run"
+    run(cfg_factory([*EVALUATED, "logger=wandb", "optimizer.lr_d=4e-4", "logger.tags=[baseline,ring]",
+                     "logger.notes=first try"], out))
+    wandb_run = _wandb_run(out)
+    assert {"loss": "ns", "optimizer.lr_d": 4e-4, "model.width": 16, "seed": 0}.items() <= wandb_run["config"].items()
+    assert wandb_run["tags"] == ["baseline", "ring", "completed"] and wandb_run["notes"] == "first try"
+    summary = wandb_run["summary"]
+    assert summary["status"] == "completed" and summary["final/w1"] == pytest.approx(_final(out)["w1"])
+    assert wandb_run["exit_code"] == 0
+    pictures = sorted(wandb_run["files"].glob("media/images/samples_*.png"), key=lambda p: int(p.name.split("_")[1]))
+    assert len(pictures) == 2
+    assert np.array_equal(_pixels(pictures[0]), _pixels(out / "samples" / "step_000002.png"))
+    assert np.array_equal(_pixels(pictures[-1]), _pixels(out / "samples" / "final.png"))
+
+
+# ----- a run that does not complete -----
+@pytest.mark.parametrize("logger", ["tensorboard", "wandb"])
+@pytest.mark.parametrize("status", ["diverged", "failed"])
+def test_a_run_that_does_not_complete_says_so(status, logger, cfg_factory, tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    out = tmp_path / "run"
+    cfg = cfg_factory([*(BLOW_UP if status == "diverged" else TINY_RUN), f"logger={logger}"], out)
+    if status == "failed":
+        def broken(*args, **kwargs):
+            raise RuntimeError("the final evaluation broke")
+
+        monkeypatch.setattr(ToyEvaluation, "__call__", broken)
+        with pytest.raises(RuntimeError, match="broke"):
+            run(cfg)
+    else:
+        run(cfg)
+        assert results.read(out / "metrics.json")["status"] == "diverged"
+    if logger == "tensorboard":
+        params, session_status = _session(_events(out / "logs"))
+        assert params["status"] == status and session_status == api_pb2.STATUS_FAILURE
+    else:
+        wandb_run = _wandb_run(out)
+        assert wandb_run["summary"]["status"] == status and wandb_run["tags"] == [status]
+        assert wandb_run["exit_code"] == (1 if status == "failed" else 0)
+        assert not [k for k in wandb_run["summary"] if k.startswith("final/")]
+
+
+# ----- cost -----
+def test_the_logger_is_written_only_at_evaluations_and_at_the_ends(cfg_factory, tmp_path, monkeypatch):
+    calls = []
+
+    class Spy(dashboard._Writer):
+        def __getattribute__(self, name):
+            if name in ("start", "image", "end", "close"):
+                calls.append(name)
+            return super().__getattribute__(name)
+
+    monkeypatch.setattr(dashboard, "_writer", Spy)
+    run(cfg_factory([*TINY_RUN, "trainer.max_steps=9", "metrics.every_n_steps=3", "logger=csv"], tmp_path / "run"))
+    assert calls == ["start", "image", "image", "image", "end", "close"]  # iterations 3, 6 and the final 9
+
+
+# ----- helpers: read back what the loggers wrote -----
+def _conf() -> str:
+    return str(Path(dashboard.__file__).parent / "conf")
+
+
+def _compose(overrides, out):
+    with initialize_config_dir(_conf(), version_base="1.3"):
+        return compose("config", [*overrides, f"output_dir={out}"])
+
+
+def _final(out: Path) -> dict:
+    return results.read(out / "metrics.json")["metrics"]["final"]
+
+
+def _pixels(png) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png) if isinstance(png, bytes) else png).convert("RGB"))
+
+
+def _events(logdir: Path) -> EventAccumulator:
+    events = EventAccumulator(str(logdir), size_guidance={"images": 0, "scalars": 0})
+    events.Reload()
+    return events
+
+
+def _session(events: EventAccumulator) -> tuple[dict, int]:
+    """The run's TensorBoard HParams session: its hyperparameters and its end status."""
+    content = events.PluginTagToContent("hparams")
+    start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
+    end = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_end_info"])
+    params = {k: v.string_value if v.HasField("string_value") else v.number_value
+              for k, v in start.session_start_info.hparams.items()}
+    return params, end.session_end_info.status
+
+
+def _wandb_run(out: Path, timeout: float = 30) -> dict:
+    """What an offline wandb run holds for `wandb sync`: wandb 0.31 writes no files/config.yaml or
+    files/wandb-summary.json offline (wandb issue 9646), only its transaction log (`run-<id>.wandb`) and the media
+    files. Its service process may still be writing the log when wandb.finish() returns: read it once it ends."""
+    [run_dir] = (out / "wandb").glob("offline-run-*")
+    log_file = run_dir / f"run-{run_dir.name.rsplit('-', 1)[1]}.wandb"
+    deadline = time.monotonic() + timeout
+    while (found := _wandb_records(log_file))["exit_code"] is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return {**found, "files": run_dir / "files"}
+
+
+def _wandb_records(log_file: Path) -> dict:
+    from wandb.proto import wandb_internal_pb2
+
+    found = {"config": {}, "summary": {}, "tags": [], "notes": "", "exit_code": None}
+    for data in _log_records(log_file.read_bytes()):
+        record = wandb_internal_pb2.Record.FromString(data)
+        kind = record.WhichOneof("record_type")
+        if kind == "run":
+            found.update(tags=list(record.run.tags), notes=record.run.notes)
+            found["config"].update({u.key: json.loads(u.value_json) for u in record.run.config.update})
+        elif kind == "config":
+            found["config"].update({u.key: json.loads(u.value_json) for u in record.config.update})
+        elif kind in ("summary", "history"):
+            items = record.summary.update if kind == "summary" else record.history.item
+            found["summary"].update({u.key or "/".join(u.nested_key): json.loads(u.value_json) for u in items})
+        elif kind == "exit":
+            found["exit_code"] = record.exit.exit_code
+    return found
+
+
+def _log_records(data: bytes):
+    """Payloads of wandb's transaction log: a 7-byte header, then LevelDB-log blocks of 32 KiB whose chunks
+    (checksum, length, type: 1 whole, 2 first, 3 middle, 4 last) never cross a block's end."""
+    assert data[:4] == b":W&B"
+    pos, payload = 7, b""
+    while pos + 7 <= len(data):
+        if 32768 - pos % 32768 < 7:  # the rest of a block is padding
+            pos += 32768 - pos % 32768
+            continue
+        _, length, kind = struct.unpack("<IHB", data[pos:pos + 7])
+        if kind == 0 or pos + 7 + length > len(data):  # the end, or a chunk still being written
+            break
+        payload += data[pos + 7:pos + 7 + length]
+        pos += 7 + length
+        if kind in (1, 4):
+            yield payload
+            payload = b""

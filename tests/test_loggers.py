@@ -53,10 +53,10 @@ def test_a_variant_and_a_preset_are_named(tmp_path, monkeypatch):
     monkeypatch.setattr(HydraConfig.instance(), "cfg", None)  # restored after the test
     HydraConfig.instance().set_config(cfg)
     with open_dict(cfg):
-        cfg.variant = {"_target_": "gan_runner.modules.gan.GAN", "lambda_info": 1.0}
+        cfg.variant = {"_target_": "my_project.modules.MyGAN", "lambda_info": 1.0}  # a user's own, outside conf/
     params = dashboard.hyperparameters(cfg)
     assert params["experiment"] == "toy_ring" and params["data"] == "ring" and params["model.width"] == 256
-    assert params["variant"] == "GAN" and params["variant.lambda_info"] == 1.0
+    assert params["variant"] == "MyGAN" and params["variant.lambda_info"] == 1.0
 
 
 # ----- CSV -----

@@ -73,8 +73,8 @@ def run(cfg: DictConfig) -> float:
     module = build_module(cfg, data)
     start = resumed["iteration"] if resumed else 0
     trainer = build_trainer(cfg, out, [])
-    stream = BatchStream(data, cfg.data.batch_size, module.n_critic, total, cfg.seed, start=start,
-                         world_size=trainer.world_size)
+    stream = BatchStream(module.training_data(data), cfg.data.batch_size, module.n_critic, total, cfg.seed,
+                         start=start, world_size=trainer.world_size)
     trainer.callbacks.append(RollingCheckpoint(ckpt_path, cfg.checkpoint_every_n_steps, total))
     if not writer:
         trainer.fit(module, train_dataloaders=stream, ckpt_path=ckpt_path if resumed else None, weights_only=True)

@@ -37,7 +37,7 @@ def _train_steps(cfg, steps=2, keep_initial=False, batch_size=16, **trainer_kwar
     module = build_module(cfg, data)
     before = [p.detach().clone() for p in module.generator.parameters()]
     initial = (copy.deepcopy(module.generator), copy.deepcopy(module.discriminator))
-    stream = BatchStream(data, batch_size, module.n_critic, steps, seed=0)
+    stream = BatchStream(module.training_data(data), batch_size, module.n_critic, steps, seed=0)
     L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
               enable_model_summary=False, accelerator="cpu", **trainer_kwargs).fit(module, stream)
     if keep_initial:

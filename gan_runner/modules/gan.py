@@ -8,7 +8,11 @@ A variant (modules/<variant>.py) overrides hooks, never the step:
 - `d_adversarial`, `g_adversarial`: the players' adversarial terms (by default the configured loss);
 - `d_extra`, `g_extra`: further terms (an auxiliary classifier, InfoGAN's mutual information), which read D's
   features when the class sets `uses_features`;
-- `player_modules`: the networks each optimizer trains.
+- `player_modules`: the networks each optimizer trains;
+- `training_data(data)`: what the batches are drawn from (e.g. with digits held out for a variant's evaluation);
+- `variant_metrics(evaluation)`: a variant's own metrics and pictures at each evaluation.
+A variant's heads on D's features (an auxiliary classifier, InfoGAN's Q) live in D (`Discriminator.heads`) and are
+found with `d_part`, wherever constraint wrappers put D.
 """
 import contextlib
 import copy
@@ -73,8 +77,9 @@ class GAN(L.LightningModule):
         self.z_dim, self.num_classes = z_dim, num_classes
         self.generator, critic = self.build_networks(generator, discriminator)
         self._features: list[Tensor] = []
+        self._parts: dict[str, nn.Module] = {}
         if self.uses_features:
-            _trunk(critic).register_forward_hook(lambda module, inputs, output: self._features.append(output))
+            _part(critic, "trunk").register_forward_hook(lambda module, inputs, output: self._features.append(output))
         self.constraints = constraints
         self.discriminator = constraints.wrap(critic)
         self.loss = loss
@@ -119,6 +124,15 @@ class GAN(L.LightningModule):
         """The networks G's and D's optimizers train; a variant may add its own (e.g. an encoder on G's side)."""
         return {"g": [self.generator], "d": [self.discriminator]}
 
+    def training_data(self, data):
+        """The data the training batches come from (run.py); a variant may hold some of it out for evaluation."""
+        return data
+
+    def variant_metrics(self, evaluation) -> dict[str, float]:
+        """A variant's own metrics and pictures (evaluation.VariantEvaluation: the domain classifier, the data,
+        `grid` to save a picture), called inside `evaluation.untouched(self)` at every image evaluation."""
+        return {}
+
     # ----- what the hooks build on -----
     def generate(self, z: Tensor, y: Tensor | None = None, generator: nn.Module | None = None) -> Tensor:
         net = self.generator if generator is None else generator
@@ -133,6 +147,12 @@ class GAN(L.LightningModule):
                                    f"{x.shape[0]} samples: it must return one score per sample, shape "
                                    f"[{x.shape[0]}] (squeeze a trailing dimension of size 1)")
         return scores.float()
+
+    def d_part(self, name: str) -> nn.Module:
+        """The unique submodule of D named `name` (`trunk`, `heads`, ...), inside any constraint wrapper."""
+        if name not in self._parts:
+            self._parts[name] = _part(self.discriminator, name)
+        return self._parts[name]
 
     def sampler(self) -> nn.Module:
         """The generator used for evaluation: the EMA copy when there is one."""
@@ -333,10 +353,10 @@ class GAN(L.LightningModule):
             progress["is_last_batch"] = False
 
 
-def _trunk(discriminator: nn.Module) -> nn.Module:
-    """The module whose output is D's features: the `trunk` of the net inside any variant wrapper."""
-    found = [m for name, m in discriminator.named_modules() if name.rsplit(".", 1)[-1] == "trunk"]
+def _part(discriminator: nn.Module, part: str) -> nn.Module:
+    """D's submodule named `part`, e.g. the `trunk` whose output is D's features, inside any wrapper."""
+    found = [m for name, m in discriminator.named_modules() if name.rsplit(".", 1)[-1] == part]
     if len(found) != 1:
-        raise TypeError(f"{type(discriminator).__name__} has {len(found)} modules named `trunk`; a variant that reads "
-                        "D's features needs a net with exactly one (see gan_runner/nets/critic.py)")
+        raise TypeError(f"{type(discriminator).__name__} has {len(found)} modules named `{part}`; a variant that reads "
+                        "it needs a net with exactly one (see gan_runner/nets/critic.py)")
     return found[0]

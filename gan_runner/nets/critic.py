@@ -2,17 +2,23 @@
 
 `trunk(x)` gives features [N, feature_dim] and `head` scores them, so that a variant can add heads on the same
 features (an auxiliary classifier, InfoGAN's Q, a projection of labels) without a second copy of D, and the
-module can read the features of the very pass that scored a batch.
+module can read the features of the very pass that scored a batch. A variant's heads go into `heads`: they are
+part of D, so D's optimizer trains them, constraints (spectral norm, clipping) cover them and checkpoints hold them.
 """
 from torch import Tensor, nn
 
 
 class Discriminator(nn.Module):
+    #: Whether the net flattens its input to one vector (an MLP): labels are then appended to that vector instead
+    #: of as constant image channels (nets/conditioning.py).
+    flat_input = False
+
     def __init__(self, trunk: nn.Module, feature_dim: int):
         super().__init__()
         self.trunk = trunk
         self.feature_dim = feature_dim
         self.head = nn.Linear(feature_dim, 1)
+        self.heads = nn.ModuleDict()  # a variant's extra heads on the trunk's features, by name
 
     def features(self, x: Tensor) -> Tensor:
         return self.trunk(x)

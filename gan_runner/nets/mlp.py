@@ -34,6 +34,8 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(Discriminator):
+    flat_input = True
+
     def __init__(self, shape: list[int], width: int = 256, depth: int = 3, norm: str = "none"):
         trunk = nn.Sequential(nn.Flatten(), *_stack([math.prod(shape)] + [width] * depth, nn.LeakyReLU(0.2), norm))
         super().__init__(trunk, width)

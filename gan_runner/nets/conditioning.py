@@ -1,0 +1,121 @@
+"""Labels into any net that follows the conventions (a G built from `z_dim` and `shape`, a D that is a
+`nets/critic.py: Discriminator`), without a second copy of the net.
+
+- Concatenation (Mirza & Osindero 2014): one-hot y appended to z (`ConcatGenerator`) and to D's input
+  (`ConcatCritic`): K constant channels of an image, or K more entries of the vector of a net that flattens its
+  input (`flat_input`, the MLP).
+- Projection (Miyato & Koyama 2018): D(x, y) = head(phi(x)) + <embed(y), phi(x)> on D's trunk features phi
+  (`ProjectionCritic`); spectral normalization covers the embedding like any other weight of D.
+- Conditional BatchNorm (de Vries 2017; the projection paper's G): each BatchNorm of G gets a class-dependent
+  gain and bias (`NormConditionedGenerator`).
+"""
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def one_hot(y: Tensor, num_classes: int, like: Tensor) -> Tensor:
+    return F.one_hot(y.long(), num_classes).to(like.dtype)
+
+
+def factory_arg(factory, name: str):
+    """An argument the model's config gave a net factory (a Hydra partial), e.g. D's input `shape`."""
+    keywords = getattr(factory, "keywords", {})
+    if name not in keywords:
+        raise TypeError(f"the net factory {factory!r} does not set `{name}`: conditioning needs a net that takes it")
+    return keywords[name]
+
+
+class ConcatGenerator(nn.Module):
+    """G(z, y) = net([z, onehot(y)]): the model's G built for z_dim + K inputs."""
+
+    def __init__(self, make_generator, z_dim: int, num_classes: int):
+        super().__init__()
+        self.num_classes = num_classes
+        self.net = make_generator(z_dim=z_dim + num_classes)
+
+    def forward(self, z: Tensor, y: Tensor) -> Tensor:
+        return self.net(torch.cat([z, one_hot(y, self.num_classes, z)], 1))
+
+
+class ConcatCritic(nn.Module):
+    """D(x, y) = net([x, onehot(y)]): the model's D built for K more input channels (or vector entries)."""
+
+    def __init__(self, make_discriminator, num_classes: int):
+        super().__init__()
+        shape = list(factory_arg(make_discriminator, "shape"))
+        self.num_classes = num_classes
+        self.flat = bool(getattr(getattr(make_discriminator, "func", make_discriminator), "flat_input", False))
+        grown = [math.prod(shape) + num_classes] if self.flat else [shape[0] + num_classes, *shape[1:]]
+        self.net = make_discriminator(shape=grown)
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        code = one_hot(y, self.num_classes, x)
+        if self.flat:
+            return self.net(torch.cat([x.flatten(1), code], 1))
+        planes = code.view(*code.shape, *(1,) * (x.dim() - 2)).expand(-1, -1, *x.shape[2:])
+        return self.net(torch.cat([x, planes], 1))
+
+
+class ProjectionCritic(nn.Module):
+    """D(x, y) = head(phi(x)) + <embed(y), phi(x)>, phi = the net's trunk (Miyato & Koyama 2018, eq. 3)."""
+
+    def __init__(self, net: nn.Module, num_classes: int):
+        super().__init__()
+        self.net = net
+        self.embed = nn.Embedding(num_classes, net.feature_dim)
+        nn.init.xavier_uniform_(self.embed.weight)  # as the authors' code (chainer's EmbedID with GlorotUniform)
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        h = self.net.trunk(x)
+        return self.net.head(h).squeeze(1) + (self.embed(y) * h).sum(1)
+
+
+class _Labels:
+    """The labels of the current G pass, shared by a generator wrapper and its conditional norms."""
+
+    y: Tensor | None = None
+
+
+class ConditionalBatchNorm(nn.Module):
+    """BatchNorm without its own affine map, then gain[y] and bias[y] per class (identity at initialization)."""
+
+    def __init__(self, norm: nn.modules.batchnorm._BatchNorm, num_classes: int, labels: _Labels):
+        super().__init__()
+        self.norm = type(norm)(norm.num_features, eps=norm.eps, momentum=norm.momentum, affine=False)
+        self.gain = nn.Embedding(num_classes, norm.num_features)
+        self.bias = nn.Embedding(num_classes, norm.num_features)
+        nn.init.ones_(self.gain.weight)
+        nn.init.zeros_(self.bias.weight)
+        self._labels = labels
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self._labels.y
+        if y is None:
+            raise RuntimeError("a class-conditional BatchNorm ran without labels: call the generator as G(z, y)")
+        shape = (x.shape[0], -1, *(1,) * (x.dim() - 2))
+        return self.norm(x) * self.gain(y).view(shape) + self.bias(y).view(shape)
+
+
+class NormConditionedGenerator(nn.Module):
+    """G(z, y): the model's G with every BatchNorm replaced by a class-conditional one."""
+
+    def __init__(self, net: nn.Module, num_classes: int):
+        super().__init__()
+        self.net = net
+        self._labels = _Labels()
+        norms = [(name, m) for name, m in net.named_modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
+        if not norms:
+            raise ValueError(f"{type(net).__name__} has no BatchNorm layer to condition on the labels")
+        for name, norm in norms:
+            parent, _, child = name.rpartition(".")
+            setattr(net.get_submodule(parent), child, ConditionalBatchNorm(norm, num_classes, self._labels))
+
+    def forward(self, z: Tensor, y: Tensor) -> Tensor:
+        self._labels.y = y
+        try:
+            return self.net(z)
+        finally:
+            self._labels.y = None

@@ -79,9 +79,10 @@ def step(iteration: int) -> int:
     return max(iteration - 1, 0)
 
 
-def log_samples(logger: Logger | None, picture: np.ndarray, iteration: int) -> None:
-    """A picture of the generator's samples (H x W x 3 uint8: the pixels of the PNG written beside it)."""
-    _writer(logger).image("samples", picture, step(iteration))
+def log_samples(logger: Logger | None, picture: np.ndarray, iteration: int, name: str = "samples") -> None:
+    """A picture of the generator's samples (H x W x 3 uint8: the pixels of the PNG written beside it); a variant's
+    further pictures (InfoGAN's latent traversal) by their own name."""
+    _writer(logger).image(name, picture, step(iteration))
 
 
 class Record:

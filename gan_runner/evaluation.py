@@ -6,6 +6,8 @@ instance noise, latents and metric subsets draw nothing from training's streams.
 two evaluations of the same weights give the same numbers, and resumed runs stay exact.
 """
 import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -14,9 +16,12 @@ from omegaconf import DictConfig
 from gan_runner import dashboard, draws, plots
 from gan_runner.data.dataset import GanData
 from gan_runner.errors import UserError
+from gan_runner.metrics.classes import ClassMetrics, lenet_classifier
+from gan_runner.metrics.extractor import LeNetFeatures
 from gan_runner.metrics.toy import critic_w1_estimate, exact_w1, mode_metrics
 
 EVAL_SEED = 12345
+PER_CLASS = 8  # samples of each class in the picture of a conditional generator
 
 
 @contextlib.contextmanager
@@ -51,10 +56,44 @@ def generate(module, n: int, seed: int = EVAL_SEED, batch: int = 500) -> tuple[t
     return torch.cat(images), (labels if given[0] is not None else None)
 
 
-def reference(data: GanData, n: int) -> torch.Tensor:
+def reference_indices(data: GanData, n: int) -> torch.Tensor:
     """The first n of a fixed permutation of the training set: the same reference for every run."""
-    perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))
-    return data.samples(perm[:n])
+    return torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:n]
+
+
+def reference(data: GanData, n: int) -> torch.Tensor:
+    return data.samples(reference_indices(data, n))
+
+
+def class_metrics(cfg: DictConfig, data: GanData, device: torch.device, extractor) -> ClassMetrics | None:
+    """The class metrics of labelled images, with the LeNet classifier (the FID extractor itself when it is one)."""
+    if data.y is None:
+        return None
+    classifier = extractor if isinstance(extractor, LeNetFeatures) else lenet_classifier(data, cfg.cache_dir)[0]
+    index = reference_indices(data, cfg.num_samples)
+    return ClassMetrics(classifier, data.samples(index), data.y[index], data.num_classes, device)
+
+
+@dataclass
+class VariantEvaluation:
+    """What a variant's own evaluation (GAN.variant_metrics) gets: the domain classifier (images -> logits; None
+    for unlabelled data), the whole data set, and `grid` to save and log a picture beside the samples."""
+
+    classifier: Callable[[torch.Tensor], torch.Tensor] | None
+    data: GanData
+    picture: Path | None = None
+    logger: object = None
+    iteration: int = 0
+
+    def grid(self, name: str, images: torch.Tensor, per_row: int) -> None:
+        if self.picture is not None:
+            pixels = plots.save_grid(images, self.picture.with_name(f"{self.picture.stem}_{name}.png"), per_row)
+            dashboard.log_samples(self.logger, pixels, self.iteration, name)
+
+
+def by_class(images: torch.Tensor, labels: torch.Tensor, per_class: int = PER_CLASS) -> torch.Tensor:
+    """Up to `per_class` images of each class, class after class: a grid with one row per class."""
+    return torch.cat([images[labels == c][:per_class] for c in labels.unique().tolist()])
 
 
 class ImageEvaluation:
@@ -74,13 +113,21 @@ class ImageEvaluation:
         self.metric = ImageEvaluator(data.x, extractor.to(device), protocol, cfg.num_samples,
                                      cfg.kid_subset_size, device=device)
         self.protocol = self.metric.protocol
+        self.data, self.classes = data, class_metrics(cfg, data, device, extractor)
 
     def __call__(self, module, picture: Path | None = None) -> dict[str, float]:
+        shown = picture if self.pictures else None
         with untouched(module):
-            fake, _ = generate(module, self.num_samples)
-        if picture is not None and self.pictures:
-            dashboard.log_samples(module.logger, plots.save_grid(fake[: self.grid_size], picture), module.iteration)
-        return self.metric(fake)
+            fake, labels = generate(module, self.num_samples)
+            extra = module.variant_metrics(VariantEvaluation(self.classes and self.classes.logits, self.data, shown,
+                                                             module.logger, module.iteration))
+        if shown is not None:
+            grid, per_row = (fake[: self.grid_size], None) if labels is None else (by_class(fake, labels), PER_CLASS)
+            dashboard.log_samples(module.logger, plots.save_grid(grid, shown, per_row), module.iteration)
+        result = self.metric(fake)
+        if self.classes is not None:
+            result.update(self.classes(fake, labels))
+        return {**result, **extra}
 
 
 class ToyEvaluation:

@@ -14,8 +14,9 @@ from PIL import Image  # noqa: E402
 from torchvision.utils import make_grid  # noqa: E402
 
 
-def save_grid(images: torch.Tensor, path: Path) -> np.ndarray:
-    nrow = max(1, int(len(images) ** 0.5))
+def save_grid(images: torch.Tensor, path: Path, per_row: int | None = None) -> np.ndarray:
+    """Images in rows of `per_row` (default: a square)."""
+    nrow = per_row or max(1, int(len(images) ** 0.5))
     grid = make_grid(images.float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1), padding=1)
     return _save(grid.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to(torch.uint8).numpy(), path)
 

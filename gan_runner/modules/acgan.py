@@ -1,0 +1,44 @@
+"""AC-GAN (Odena et al. 2017): G(z, y) with the one-hot label appended to z; D stays unconditional and gets an
+auxiliary classifier on its trunk features. D minimizes the class cross-entropy of real samples, G that of its
+samples under the labels it was given. The original also trains D's classifier on fakes; StudioGAN found that this
+term hurts (its issue #74), so it is an option (`fake_class_loss: true`), off by default.
+
+Cross-entropy on the classifier's logits (no softmax before it: PyTorch-GAN #150).
+"""
+import torch.nn.functional as F
+from torch import nn
+
+from gan_runner.checks import non_negative
+from gan_runner.modules.conditional import LabelConditional
+from gan_runner.nets.conditioning import ConcatGenerator
+
+
+class ACGAN(LabelConditional):
+    uses_features = True
+
+    def __init__(self, *args, class_weight: float = 1.0, fake_class_loss: bool = False, **kwargs):
+        self.class_weight, self.fake_class_loss = class_weight, fake_class_loss
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    def check(cls, args: dict, cfg) -> None:
+        super().check(args, cfg)
+        non_negative(args, "class_weight")
+
+    def build_networks(self, make_generator, make_discriminator):
+        critic = make_discriminator()
+        critic.heads["classes"] = nn.Linear(critic.feature_dim, self.num_classes)
+        return ConcatGenerator(make_generator, self.z_dim, self.num_classes), critic
+
+    def class_loss(self, side):
+        """Cross-entropy of D's classifier on one side's features against the labels it carries."""
+        return self.class_weight * F.cross_entropy(self.d_part("heads")["classes"](side.features).float(), side.y)
+
+    def d_extra(self, batch):
+        terms = {"d_class_real": self.class_loss(batch.real)}
+        if self.fake_class_loss:
+            terms["d_class_fake"] = self.class_loss(batch.fake)
+        return terms
+
+    def g_extra(self, batch):
+        return {"g_class": self.class_loss(batch.fake)}

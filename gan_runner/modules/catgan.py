@@ -1,0 +1,141 @@
+"""CatGAN (Springenberg 2016; seed 001): D is a K-way classifier p(y|x) instead of a real/fake scorer. D is certain
+about real samples, spreads them over all classes, and is uncertain about generated ones; G makes samples D is
+certain about, spread over all classes. With H the entropy and batch means for E (eqs. 7 and 8):
+
+    L_D = -H[E_x p(y|x)] + E_x H[p(y|x)] - E_z H[p(y|G(z))]
+    L_G = -H[E_z p(y|G(z))] + E_z H[p(y|G(z))]
+
+plus, semi-supervised (section 4.2), lambda * cross-entropy on a few labelled real samples (`labelled`, balanced
+over the classes). The configured `loss=` plays no part. D's scalar score, which penalties, clipping and the logs
+see, is its certainty -H[p(y|x)]. `heldout` digits never reach training: D's clusters are scored on them.
+"""
+import dataclasses
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gan_runner import draws
+from gan_runner.checks import non_negative, positive
+from gan_runner.errors import UserError
+from gan_runner.metrics.classes import matching
+from gan_runner.modules.gan import GAN, Side
+
+SPLIT_SEED = 7  # the held-out digits and the labelled subset: one fixed draw for every run of a data set
+PICTURE_SAMPLES = 400
+
+
+def entropy(logits: Tensor) -> Tensor:
+    """H[p] of each row of softmax(logits), from log-probabilities (exact at p = 0)."""
+    log_p = F.log_softmax(logits.float(), dim=1)
+    return -(log_p.exp() * log_p).sum(1)
+
+
+def marginal_entropy(logits: Tensor) -> Tensor:
+    """H[E p(y|x)] over the batch."""
+    p = F.softmax(logits.float(), dim=1).mean(0)
+    return -(p * p.clamp_min(1e-12).log()).sum()
+
+
+class Certainty(nn.Module):
+    """D's K class logits from its trunk (the net's head made K wide); forward gives the certainty -H[p(y|x)]."""
+
+    def __init__(self, net: nn.Module, classes: int):
+        super().__init__()
+        net.head = nn.Linear(net.feature_dim, classes)
+        self.net = net
+
+    def forward(self, x: Tensor) -> Tensor:
+        return -entropy(self.net.head(self.net.trunk(x)))
+
+
+class CatGAN(GAN):
+    uses_features = True
+
+    def __init__(self, *args, classes: int = 10, labelled: int = 0, supervised_weight: float = 1.0,
+                 heldout: int = 500, **kwargs):
+        self.classes, self.labelled, self.heldout = classes, labelled, heldout
+        self.supervised_weight = supervised_weight
+        super().__init__(*args, **kwargs)
+        if labelled and self.num_classes != classes:
+            raise UserError(f"variant.labelled={labelled} needs labelled data with variant.classes={classes} classes; "
+                            f"these images have {self.num_classes or 'no'} labels")
+        self._labelled: tuple[Tensor, Tensor] | None = None
+
+    @classmethod
+    def check(cls, args: dict, cfg) -> None:
+        positive(args, "classes")
+        non_negative(args, "labelled", "heldout", "supervised_weight")
+        if not str(cfg.loss._target_).endswith(".NonSaturating"):
+            raise UserError("variant=catgan trains on its own entropy terms (Springenberg 2016) and would ignore "
+                            "the chosen loss=: leave loss at its default")
+        normalized = sorted({"gn", "gran"} & set(cfg.constraint or {}))
+        if normalized:
+            raise UserError(f"constraint {normalized[0]} normalizes a real/fake score, and CatGAN's D is a classifier: "
+                            "use a penalty (gp, r1), sn, noise or clip")
+
+    def build_networks(self, make_generator, make_discriminator):
+        return make_generator(), Certainty(make_discriminator(), self.classes)
+
+    def class_logits(self, side: Side) -> Tensor:
+        return self.d_part("head")(side.features).float()
+
+    # ----- the players' objectives -----
+    def d_adversarial(self, batch):
+        real, fake = self.class_logits(batch.real), self.class_logits(batch.fake)
+        return {"d_marginal": -marginal_entropy(real), "d_real_entropy": entropy(real).mean(),
+                "d_fake_entropy": -entropy(fake).mean()}
+
+    def g_adversarial(self, batch, v_real):
+        fake = self.class_logits(batch.fake)
+        return {"g_marginal": -marginal_entropy(fake), "g_fake_entropy": entropy(fake).mean()}
+
+    def d_extra(self, batch):
+        if not self.labelled:
+            return {}
+        if self._labelled is None:
+            raise RuntimeError("CatGAN draws its labelled samples from training_data(data): call it before training")
+        x, y = self._labelled
+        pick = draws.integers(len(y), len(batch.real.x), device=self.device)
+        side = Side(x.to(self.device)[pick], None)
+        self._score(side)
+        supervised = F.cross_entropy(self.class_logits(side), y.to(self.device)[pick])
+        return {"d_supervised": self.supervised_weight * supervised}
+
+    # ----- data -----
+    def split(self, data) -> tuple[Tensor, Tensor]:
+        """Indices of the training part and of the `heldout` digits (a fixed draw)."""
+        if self.heldout >= len(data):
+            raise UserError(f"variant.heldout={self.heldout} leaves no training data of the {len(data)} samples")
+        perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(SPLIT_SEED))
+        return perm[self.heldout:], perm[:self.heldout]
+
+    def training_data(self, data):
+        train, _ = self.split(data)
+        if self.labelled:  # the first labelled/K of each class in the training part
+            per_class = self.labelled // self.classes
+            picks = torch.cat([train[data.y[train] == c][:per_class] for c in range(self.classes)])
+            self._labelled = (data.samples(picks), data.y[picks])
+        return dataclasses.replace(data, x=data.x[train], y=None if data.y is None else data.y[train])
+
+    # ----- evaluation -----
+    def variant_metrics(self, evaluation):
+        """`cluster_accuracy`: D's class on the held-out digits against their labels, clusters matched to classes
+        by the Hungarian algorithm; a picture of generated samples, one row per cluster (in class order)."""
+        data = evaluation.data
+        if data.y is None or not self.heldout:
+            return {}
+        _, held = self.split(data)
+        clusters = torch.cat([self.cluster(data.samples(i).to(self.device)) for i in held.split(500)])
+        match, accuracy = matching(clusters, data.y[held], self.classes, data.num_classes)
+        torch.manual_seed(0)
+        fake = self.generate(draws.normal(PICTURE_SAMPLES, self.z_dim, device=self.device), None, self.sampler())
+        fake, assigned = fake.float().cpu(), self.cluster(fake)
+        blank = torch.full((8, *fake.shape[1:]), -1.0)
+        rows = [torch.cat([fake[assigned == c], blank])[:8] for c in sorted(match, key=match.get)]
+        evaluation.grid("clusters", torch.cat(rows), 8)
+        return {"cluster_accuracy": accuracy}
+
+    def cluster(self, x: Tensor) -> Tensor:
+        """D's most likely class of each sample (its trunk and K-way head, without constraint wrappers)."""
+        return self.d_part("head")(self.d_part("trunk")(x)).argmax(1).cpu()

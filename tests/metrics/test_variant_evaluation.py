@@ -1,0 +1,79 @@
+"""The evaluation of labelled images: class metrics for every model, a variant's own metrics and pictures."""
+import shutil
+
+import pytest
+import torch
+from PIL import Image
+
+from gan_runner.evaluation import build_evaluation
+from gan_runner.modules.infogan import TRAVERSAL
+
+SMALL = ["model.width=8", "metrics.num_samples=500", "trainer.max_steps=1"]
+
+
+@pytest.fixture(scope="module")
+def cache(lenet, tmp_path_factory):
+    """The session's LeNet of mnist5k under the name a run looks for (the same images, so no retraining)."""
+    where = tmp_path_factory.mktemp("run-cache")
+    shutil.copy(lenet.cache / "mnist5k.pt", where / "mnist5k-1x28x28.pt")
+    return where
+
+
+@pytest.fixture
+def evaluate(cfg_factory, train_steps, cache, tmp_path):
+    """evaluate(overrides) -> (module after one step, its evaluation's metrics, the samples picture's path)."""
+    def run(overrides):
+        cfg = cfg_factory([*SMALL, f"metrics.cache_dir={cache}", *overrides])
+        module, _ = train_steps(cfg, steps=1)
+        import hydra.utils
+
+        evaluation = build_evaluation(cfg.metrics, hydra.utils.instantiate(cfg.data.source), torch.device("cpu"))
+        picture = tmp_path / "samples" / "step_000001.png"
+        return module, evaluation, evaluation(module, picture), picture
+
+    return run
+
+
+def test_every_model_gets_the_class_histogram_and_a_conditional_one_its_accuracy(evaluate):
+    _, evaluation, plain, _ = evaluate([])
+    assert {"class_kl", "classes_covered"} <= set(plain) and "class_accuracy" not in plain
+    _, _, conditional, picture = evaluate(["variant=cgan"])
+    assert {"class_kl", "classes_covered", "class_accuracy", "intra_fid"} <= set(conditional)
+    assert 0 <= conditional["class_accuracy"] <= 1 and conditional["intra_fid"] > 0
+    assert Image.open(picture).size == (8 * 29 + 1, 10 * 29 + 1)  # one row of 8 samples per class
+
+
+def test_infogan_code_accuracy_matches_codes_to_classes(evaluate, mnist5k, monkeypatch):
+    module, evaluation, result, picture = evaluate(["variant=infogan"])
+    assert 0 <= result["code_accuracy"] <= 1
+    for code in ("c1", "c2"):
+        traversal = picture.with_name(f"{picture.stem}_traversal_{code}.png")
+        assert Image.open(traversal).size == (len(TRAVERSAL) * 29 + 1, 10 * 29 + 1)  # rows: codes; columns: sweep
+    # A generator whose code c draws real digits of class permutation[c]: the codes are permuted classes, and the
+    # matched accuracy is the classifier's own (about 0.99), where `code == class` would score about 0.1.
+    images, labels = mnist5k
+    permutation = torch.tensor([3, 7, 0, 9, 1, 4, 8, 2, 6, 5])
+    by_class = [images[labels == c] for c in range(10)]
+
+    def digits_of_code(z, y=None, generator=None):
+        code, _ = module.codes(z)
+        return torch.stack([by_class[int(permutation[c])][i % 400] for i, c in enumerate(code.tolist())])
+
+    monkeypatch.setattr(module, "generate", digits_of_code)
+    assert evaluation(module)["code_accuracy"] >= 0.97
+
+
+def test_catgan_cluster_accuracy_on_held_out_digits(evaluate, monkeypatch):
+    module, evaluation, result, picture = evaluate(["variant=catgan"])
+    assert 0 <= result["cluster_accuracy"] <= 1
+    assert picture.with_name(f"{picture.stem}_clusters.png").exists()
+    data = evaluation.data
+    _, held = module.split(data)
+    permutation = torch.tensor([3, 7, 0, 9, 1, 4, 8, 2, 6, 5])
+    truth = {tuple(data.samples(i).flatten().tolist()): int(data.y[i]) for i in held.tolist()}
+
+    def perfect_but_permuted(x):
+        return torch.tensor([int(permutation[truth.get(tuple(row.flatten().tolist()), 0)]) for row in x])
+
+    monkeypatch.setattr(module, "cluster", perfect_but_permuted)
+    assert evaluation(module)["cluster_accuracy"] == 1.0

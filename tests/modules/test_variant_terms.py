@@ -1,0 +1,174 @@
+"""Each variant's loss terms on hand-computed cases, and the rules public ports got wrong (DESIGN.md, "Variants")."""
+import math
+
+import hydra.utils
+import pytest
+import torch
+from torch.nn.utils import parametrize
+
+from gan_runner.build import build_module
+from gan_runner.modules.gan import Batch, Side
+
+DIGITS = ["data=digits", "model.width=8"]
+
+
+def build(cfg_factory, *overrides):
+    cfg = cfg_factory([*DIGITS, *overrides])
+    torch.manual_seed(0)
+    data = hydra.utils.instantiate(cfg.data.source)
+    return build_module(cfg, data), data
+
+
+def real_batch(data, n=12):
+    index = torch.arange(n) * 37 % len(data)
+    return data.samples(index), data.y[index]
+
+
+def neg_log_softmax(logits, target):
+    """-log softmax(logits)[target] per row, written out: logsumexp minus the target's logit."""
+    return (logits.exp().sum(1).log() - logits[torch.arange(len(target)), target]).mean()
+
+
+# ----- CatGAN -----
+def entropy_of(p):
+    return -sum(q * math.log(q) for q in p if q > 0)
+
+
+def test_catgan_terms_on_a_fixed_probability_table(cfg_factory):
+    module, _ = build(cfg_factory, "variant=catgan", "variant.classes=2")
+    module.class_logits = lambda side: side.features  # the table's log-probabilities stand for D's logits
+    real, fake = [[0.5, 0.5], [0.8, 0.2]], [[0.9, 0.1], [0.3, 0.7]]
+    side = {name: Side(torch.zeros(2, 1), None, features=torch.tensor(table).log()) for name, table in
+            (("real", real), ("fake", fake))}
+    batch = Batch(side["real"], side["fake"], torch.zeros(2, 1))
+
+    def mean(rows):
+        return [sum(col) / len(rows) for col in zip(*rows)]
+
+    # L_D = -H[E p(y|x)] + E H[p(y|x)] - E H[p(y|G(z))];  L_G = -H[E p(y|G(z))] + E H[p(y|G(z))]
+    d_expected = (-entropy_of(mean(real)) + sum(map(entropy_of, real)) / 2 - sum(map(entropy_of, fake)) / 2)
+    g_expected = -entropy_of(mean(fake)) + sum(map(entropy_of, fake)) / 2
+    assert sum(module.d_adversarial(batch).values()).item() == pytest.approx(d_expected, abs=1e-6)
+    assert sum(module.g_adversarial(batch, None).values()).item() == pytest.approx(g_expected, abs=1e-6)
+    # by hand: uniform real rows cost D nothing (-log 2 + log 2), uniform fake rows give it -log 2; G's are 0
+    uniform = Side(torch.zeros(2, 1), None, features=torch.zeros(2, 2))
+    assert sum(module.d_adversarial(Batch(uniform, uniform, None)).values()).item() == pytest.approx(-math.log(2))
+    assert sum(module.g_adversarial(Batch(uniform, uniform, None), None).values()).item() == pytest.approx(0.0)
+
+
+def test_catgan_semi_supervised_term_and_held_out_digits(cfg_factory):
+    module, data = build(cfg_factory, "variant=catgan", "variant.labelled=20", "variant.heldout=100",
+                         "variant.supervised_weight=0.5")
+    train = module.training_data(data)
+    kept, held = module.split(data)
+    assert len(held) == 100 and set(kept.tolist()).isdisjoint(held.tolist()) and len(kept) + 100 == len(data)
+    assert torch.equal(train.x, data.x[kept]) and torch.equal(train.y, data.y[kept])  # no held-out digit trains
+    x, y = module._labelled
+    assert torch.bincount(y, minlength=10).tolist() == [2] * 10  # balanced over the classes
+    real, _ = real_batch(data)
+    torch.manual_seed(3)
+    terms = module.d_extra(Batch(Side(real, None), Side(real, None), None))
+    torch.manual_seed(3)
+    pick = torch.randint(20, (len(real),))
+    logits = module.d_part("head")(module.d_part("trunk")(x[pick]))
+    assert terms["d_supervised"].item() == pytest.approx(0.5 * neg_log_softmax(logits, y[pick]).item(), rel=1e-5)
+
+
+# ----- InfoGAN -----
+def test_infogan_codes_are_one_hot_and_uniform_on_minus_one_one(cfg_factory):
+    module, _ = build(cfg_factory, "variant=infogan")
+    z, y = module.sample_latent(20000)
+    assert y is None and z.shape == (20000, module.z_dim + 12)
+    one_hot = z[:, module.z_dim:module.z_dim + 10]
+    assert torch.equal(one_hot.sum(1), torch.ones(20000)) and set(one_hot.unique().tolist()) == {0.0, 1.0}
+    continuous = z[:, -2:]
+    assert continuous.min() >= -1 and continuous.max() <= 1  # U(-1, 1), not N(0, 1) (PyTorch-GAN #25)
+    assert continuous.var(0).tolist() == pytest.approx([1 / 3, 1 / 3], abs=0.02)
+
+
+@pytest.mark.parametrize("sigma", ["fixed", "learned"])
+def test_infogan_information_terms_by_hand(cfg_factory, sigma):
+    module, _ = build(cfg_factory, "variant=infogan", "variant.lambda_cat=0.7", "variant.lambda_cont=0.3",
+                      f"variant.sigma={sigma}")
+    z, _ = module.sample_latent(16)
+    features = torch.randn(16, module.d_part("trunk")(torch.zeros(1, 1, 8, 8)).shape[1])
+    out = module.d_part("heads")["q"](features).detach()
+    code, continuous = z[:, module.z_dim:module.z_dim + 10].argmax(1), z[:, -2:]
+    terms = module.information_terms(features, z, "g_info")
+    # the categorical term is the cross-entropy of Q's logits to the code (no softmax before it)
+    assert terms["g_info_cat"].item() == pytest.approx(0.7 * neg_log_softmax(out[:, :10], code).item(), rel=1e-5)
+    mean = out[:, 10:12]
+    if sigma == "fixed":  # N(mu, 1): half the squared error
+        nll = 0.5 * (continuous - mean) ** 2
+    else:
+        log_sigma = out[:, 12:14]
+        nll = log_sigma + (continuous - mean) ** 2 / (2 * torch.exp(2 * log_sigma))
+    assert terms["g_info_cont"].item() == pytest.approx(0.3 * nll.sum(1).mean().item(), rel=1e-5)
+
+
+def test_infogan_information_reaches_g_and_q_with_ds_body(cfg_factory):
+    module, data = build(cfg_factory, "variant=infogan")
+    z, _ = module.sample_latent(8)
+    fake = module.generate(z)
+    fake_side = Side(fake, None, features=module.d_part("trunk")(fake))
+    sum(module.g_extra(Batch(Side(fake, None), fake_side, z)).values()).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in module.generator.parameters())
+    module.zero_grad()
+    fake_side = Side(fake.detach(), None, features=module.d_part("trunk")(fake.detach()))
+    sum(module.d_extra(Batch(Side(fake, None), fake_side, z)).values()).backward()
+    for part in ("heads", "trunk"):
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.d_part(part).parameters()), part
+
+
+# ----- AC-GAN -----
+@pytest.mark.parametrize("fake_class_loss", [False, True])
+def test_acgan_class_terms_by_hand(cfg_factory, fake_class_loss):
+    module, data = build(cfg_factory, "variant=acgan", "variant.class_weight=0.5",
+                         f"variant.fake_class_loss={str(fake_class_loss).lower()}")
+    real, labels = real_batch(data)
+    fake_labels = (labels + 3) % 10
+    trunk, classifier = module.d_part("trunk"), module.d_part("heads")["classes"]
+    sides = [Side(x, y, features=trunk(x)) for x, y in ((real, labels), (real.flip(0), fake_labels))]
+    batch = Batch(*sides, None)
+    by_hand = [0.5 * neg_log_softmax(classifier(s.features), s.y).item() for s in sides]
+    d_terms = module.d_extra(batch)
+    # the default: D's class loss on real samples only (StudioGAN #74)
+    assert set(d_terms) == ({"d_class_real", "d_class_fake"} if fake_class_loss else {"d_class_real"})
+    assert d_terms["d_class_real"].item() == pytest.approx(by_hand[0], rel=1e-5)
+    if fake_class_loss:
+        assert d_terms["d_class_fake"].item() == pytest.approx(by_hand[1], rel=1e-5)
+    assert module.g_extra(batch)["g_class"].item() == pytest.approx(by_hand[1], rel=1e-5)
+
+
+# ----- projection and cGAN -----
+def test_projection_score_is_psi_plus_embedding_dot_features(cfg_factory):
+    module, data = build(cfg_factory, "variant=projection")
+    real, labels = real_batch(data)
+    net, embed = module.discriminator.net, module.discriminator.embed
+    phi = net.trunk(real)
+    by_hand = (phi @ net.head.weight.T).squeeze(1) + net.head.bias + (embed.weight[labels] * phi).sum(1)
+    torch.testing.assert_close(module.critic(real, labels), by_hand)
+    assert not torch.allclose(module.critic(real, labels), module.critic(real, (labels + 1) % 10))
+
+
+@pytest.mark.parametrize("variant", ["projection", "cgan"])
+def test_d_sees_the_labels_g_was_given_and_penalties_hold_them_fixed(cfg_factory, variant):
+    module, data = build(cfg_factory, f"variant={variant}", "constraint=gp")
+    real, labels = real_batch(data)
+    given, seen = [], []
+    generate, critic = module.generate, module.critic
+    module.generate = lambda z, y=None, generator=None: (given.append(y), generate(z, y, generator))[1]
+    module.critic = lambda x, y=None: (seen.append((x, y)), critic(x, y))[1]
+    batch = module._play(real, labels, train_generator=False)
+    module.d_objective(batch)
+    assert torch.equal(given[0], labels)
+    (_, y_real), (x_fake, y_fake), (x_hat, y_hat) = seen  # real, fake, then the penalty's interpolates
+    assert x_fake is batch.fake.x and torch.equal(y_fake, given[0])
+    assert torch.equal(y_real, labels) and torch.equal(y_hat, labels) and x_hat.requires_grad
+
+
+def test_spectral_norm_covers_the_projection_embedding_and_variant_heads(cfg_factory):
+    for variant, part in (("projection", "embed"), ("acgan", "heads"), ("infogan", "heads")):
+        module, _ = build(cfg_factory, f"variant={variant}", "constraint=sn")
+        layers = [m for m in module.d_part(part).modules() if isinstance(m, (torch.nn.Linear, torch.nn.Embedding))]
+        assert layers and all(parametrize.is_parametrized(m, "weight") for m in layers), variant

@@ -33,9 +33,12 @@ def assert_same(a, b):
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
 
 
-def test_straight_equals_crash_and_resume(cfg_factory, tmp_path, monkeypatch):
+# InfoGAN: a variant with a head of its own on D's trunk (Q) and codes drawn beside the noise
+@pytest.mark.parametrize("variant", [[], ["variant=infogan"]], ids=["gan", "infogan"])
+def test_straight_equals_crash_and_resume(cfg_factory, tmp_path, monkeypatch, variant):
+    settings = [*SETTINGS, *variant]
     straight, split = tmp_path / "straight", tmp_path / "split"
-    run(cfg_factory([*SETTINGS, "trainer.max_steps=12"], straight))
+    run(cfg_factory([*settings, "trainer.max_steps=12"], straight))
 
     original_build = __import__("gan_runner.build", fromlist=["build_trainer"]).build_trainer
 
@@ -44,14 +47,15 @@ def test_straight_equals_crash_and_resume(cfg_factory, tmp_path, monkeypatch):
 
     monkeypatch.setattr("gan_runner.run.build_trainer", crashing_build)
     with pytest.raises(SystemExit):
-        run(cfg_factory([*SETTINGS, "trainer.max_steps=12"], split))
+        run(cfg_factory([*settings, "trainer.max_steps=12"], split))
     assert results.read(split / "metrics.json")["status"] == "running"
     monkeypatch.undo()
     monkeypatch.setenv("GAN_RUNNER_CACHE", str(tmp_path / "cache"))
-    run(cfg_factory([*SETTINGS, "trainer.max_steps=12"], split))
+    run(cfg_factory([*settings, "trainer.max_steps=12"], split))
 
     (sd_a, opt_a), (sd_b, opt_b) = weights(straight), weights(split)
     assert_same(sd_a, sd_b)
+    assert not variant or any(".heads.q." in key for key in sd_a)  # the checkpoint holds Q
     for o_a, o_b in zip(opt_a, opt_b):
         for (_, s_a), (_, s_b) in zip(sorted(o_a["state"].items()), sorted(o_b["state"].items())):
             assert_same(s_a, s_b)

@@ -172,3 +172,32 @@ def test_spectral_norm_covers_the_projection_embedding_and_variant_heads(cfg_fac
         module, _ = build(cfg_factory, f"variant={variant}", "constraint=sn")
         layers = [m for m in module.d_part(part).modules() if isinstance(m, (torch.nn.Linear, torch.nn.Embedding))]
         assert layers and all(parametrize.is_parametrized(m, "weight") for m in layers), variant
+
+
+# ----- the conditioning layers -----
+@pytest.mark.parametrize("model, first_layer_inputs", [("dcgan", 1 + 10), ("mlp", 64 + 10)])
+def test_cgan_appends_labels_as_channels_of_an_image_or_entries_of_a_vector(cfg_factory, model, first_layer_inputs):
+    module, data = build(cfg_factory, "variant=cgan", f"model={model}")
+    first = next(m for m in module.discriminator.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)))
+    assert (first.in_channels if model == "dcgan" else first.in_features) == first_layer_inputs
+    g_first = next(m for m in module.generator.modules() if isinstance(m, torch.nn.Linear))
+    assert g_first.in_features == module.z_dim + 10  # one-hot y appended to z
+    real, labels = real_batch(data)
+    assert not torch.allclose(module.critic(real, labels), module.critic(real, (labels + 1) % 10))
+
+
+def test_conditional_batchnorm_gives_each_class_its_gain_and_bias(cfg_factory):
+    module, _ = build(cfg_factory, "variant=projection")
+    norms = [m for m in module.generator.modules() if type(m).__name__ == "ConditionalBatchNorm"]
+    assert norms and not any(isinstance(m, torch.nn.BatchNorm2d) and m.affine for m in module.generator.modules())
+    z = torch.randn(6, module.z_dim)
+    same = torch.tensor([0, 0, 0, 1, 1, 1])
+    plain = module.generate(z, same)
+    torch.testing.assert_close(module.generate(z, same.flip(0)), plain)  # gain 1, bias 0 at first: labels do nothing
+    with torch.no_grad():
+        for norm in norms:
+            norm.gain.weight[1] *= 2
+            norm.bias.weight[1] += 0.5
+    moved = module.generate(z, same)
+    torch.testing.assert_close(moved[:3], plain[:3])  # class 0 as before
+    assert not torch.allclose(moved[3:], plain[3:])

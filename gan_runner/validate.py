@@ -99,6 +99,10 @@ def _check_wandb_credentials() -> None:
                     "WANDB_API_KEY), or keep logger.offline=true and `wandb sync` later")
 
 
+# data kinds other than images: what they are, and the model that plays them
+_NOT_IMAGES = {"points": ("2-D points", "model=mlp"), "dirac": ("the Dirac-GAN's point mass at 0", "model=dirac")}
+
+
 def _combinations(cfg: DictConfig) -> None:
     if cfg.optimizer.ema_decay >= 1:
         raise UserError(f"optimizer.ema_decay={cfg.optimizer.ema_decay} must be < 1 (0 turns EMA off)")
@@ -112,7 +116,8 @@ def _combinations(cfg: DictConfig) -> None:
         raise UserError(f"optimizer.consensus={cfg.optimizer.consensus} regularizes the simultaneous gradient field "
                         "(Mescheder 2017, Algorithm 1): set optimizer.update=simultaneous")
     if cfg.model.kind == "image" and cfg.data.kind != "image":
-        raise UserError(f"model={cfg.model.name} needs images but data={cfg.data.name} is 2-D points: use model=mlp")
+        what, use = _NOT_IMAGES[cfg.data.kind]
+        raise UserError(f"model={cfg.model.name} needs images but data={cfg.data.name} is {what}: use {use}")
     penalized = [n for n, c in constraint_classes(cfg).items() if c.per_sample_gradients]
     if penalized and cfg.model.d_norm == "batch":
         raise UserError(f"constraint {penalized[0]} needs per-sample gradients, which BatchNorm in D mixes across the"

@@ -1,10 +1,13 @@
 """The command line as a user types it: subprocesses, real Hydra, one-line errors for bad input."""
+import math
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from gan_runner import results
 
 FAST = ["data=ring", "model=mlp", "model.width=16", "trainer.max_steps=6", "metrics.every_n_steps=3",
         "metrics.num_samples=200", "trainer.enable_progress_bar=false"]
@@ -49,6 +52,13 @@ BAD = [
     (["-m", "sweep=losses_constraints", "model.d_norm=batch"], "in job [loss=ns constraint=gp"),  # a named grid
     (["data=folder"], "data.root has no value: pass data.root=... on the command line"),
     (["constraint=[sn,foo]"], "unknown option constraint=foo"),
+    (["data=dirac"], "model=dcgan needs images but data=dirac is the Dirac-GAN's point mass at 0: use model=dirac"),
+    (["model=dirac"], "model=dirac is the Dirac-GAN's one-parameter G and D, whose data is a point mass at 0: use "
+                      "data=dirac (not data=mnist5k)"),
+    (["experiment=dirac", "constraint=sn"], "constraint sn makes no sense for the Dirac-GAN: it divides the 1x1 "
+                                            "weight by its spectral norm"),
+    (["optimizer.consensus=1"], "optimizer.consensus=1 regularizes the simultaneous gradient field (Mescheder 2017, "
+                                "Algorithm 1): set optimizer.update=simultaneous"),
 ]
 
 
@@ -61,6 +71,27 @@ def test_bad_input_is_one_line_before_any_work(tmp_path, args, message):
     assert len(lines) == 1 and message in lines[0], out.stderr
     assert "Traceback" not in out.stderr
     assert not run_dir.exists()
+
+
+def test_a_dirac_run_writes_its_trajectory_picture_and_metrics(tmp_path):
+    run_dir = tmp_path / "run"
+    out = gan_runner(["experiment=dirac", "loss=minimax", "constraint=r1", "constraint.r1.gamma=0.3",
+                      "trainer.max_steps=300", "metrics.every_n_steps=100", "trainer.enable_progress_bar=false",
+                      f"hydra.run.dir={run_dir}"], tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    for picture in ("step_000100", "step_000200", "final"):
+        assert (run_dir / "samples" / f"{picture}.png").stat().st_size > 10_000, picture
+    rows = (run_dir / "samples" / "final.csv").read_text().splitlines()
+    assert rows[0] == "iteration,theta,psi" and rows[1] == "0,1,1" and len(rows) == 302
+    assert len((run_dir / "samples" / "step_000100.csv").read_text().splitlines()) == 102
+    result = results.read(run_dir / "metrics.json")
+    final = result["metrics"]["final"]
+    assert result["objective"] == "distance" and final["converged"] == 1.0 and final["distance"] < 0.01
+    assert final["theta"] == pytest.approx(float(rows[-1].split(",")[1]))
+    # R1 of weight γ: -γ/2 ± √(γ²/4 - f'(0)²), f'(0) = 1/2 (tests/test_dirac.py checks these closed forms)
+    assert (final["field_eig1_re"], final["field_eig1_im"]) == pytest.approx((-0.15, math.sqrt(0.25 - 0.15**2)),
+                                                                             rel=1e-5)
+    assert [h["step"] for h in result["history"]] == [100, 200]
 
 
 def test_missing_data_names_the_path_and_the_download_option(tmp_path):

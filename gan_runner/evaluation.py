@@ -198,9 +198,11 @@ class DiracEvaluation:
         rule += f", consensus γ={module.consensus:g}" if module.consensus else ""
         rule += f", n_critic={module.n_critic}" if module.n_critic > 1 else ""
         verdict = "converged" if result["converged"] else "not converged"
+        radius = result["update_radius"]
+        local = "no Jacobian at (0, 0): a kink" if math.isnan(radius) else f"update-map radius {radius:.4g}"
         return (f"{type(module.loss).__name__}, {constraints}, {rule}, lr {module.opt_cfg['lr_g']:g}/"
                 f"{module.opt_cfg['lr_d']:g}\n{iterations} iterations: distance {result['distance']:.3g} "
-                f"({verdict}); update-map radius {result['update_radius']:.4g}")
+                f"({verdict}); {local}")
 
     @staticmethod
     def write_points(points: torch.Tensor, path: Path) -> None:

@@ -56,7 +56,8 @@ def test_consensus_on_two_processes_is_consensus_on_the_global_batch(tmp_path):
     """The field v is averaged over the ranks before ‖v‖² is formed: two processes regularize the global batch's
     field, exactly as one process with the global batch does (not the mean of each rank's ‖v_r‖²)."""
     settings = [s for s in SETTINGS if not s.startswith(("optimizer.n_critic", "metrics.every_n_steps"))]
-    args = ["optimizer.update=simultaneous", "optimizer.consensus=0.5", "trainer.max_steps=4", "metrics.every_n_steps=0"]
+    args = ["optimizer.update=simultaneous", "optimizer.consensus=0.5", "trainer.max_steps=4",
+            "metrics.every_n_steps=0"]
     two, one = tmp_path / "two", tmp_path / "one"
     gan_runner([*args, "trainer.devices=2", "data.batch_size=32"], two, tmp_path, settings)
     gan_runner([*args, "trainer.devices=1", "data.batch_size=64"], one, tmp_path, settings)

@@ -32,7 +32,8 @@ def field(module, real: Tensor, seed: int = 0, create_graph: bool = False) -> tu
 
 
 def field_and_jacobian(module, real: Tensor, seed: int = 0) -> tuple[Tensor, Tensor]:
-    """w(x) and W = ∂w/∂x at the module's parameters (float64), by autograd through the module's objectives."""
+    """w(x) and W = ∂w/∂x at the module's parameters (float64, on the CPU), by autograd through the module's
+    objectives."""
     params, flat = field(module, real, seed, create_graph=True)
     with torch.enable_grad():
         rows = []
@@ -40,7 +41,7 @@ def field_and_jacobian(module, real: Tensor, seed: int = 0) -> tuple[Tensor, Ten
             row = torch.autograd.grad(value, params, retain_graph=True, allow_unused=True) if value.requires_grad \
                 else [None] * len(params)  # a component that depends on no parameter
             rows.append(torch.cat([(torch.zeros_like(p) if r is None else r).reshape(-1) for p, r in zip(params, row)]))
-    return flat.detach().double(), torch.stack(rows).detach().double()
+    return flat.detach().double().cpu(), torch.stack(rows).detach().double().cpu()
 
 
 @contextlib.contextmanager
@@ -68,7 +69,7 @@ def smooth_at(module, real: Tensor, point: Tensor, jacobian: Tensor, step: float
             shifted = point.clone()
             shifted[i] += sign * step
             with at(module, shifted):
-                sides.append(field(module, real)[1].detach().double())
+                sides.append(field(module, real)[1].detach().double().cpu())
         columns.append((sides[0] - sides[1]) / (2 * step))
     differences = torch.stack(columns, dim=1)
     return bool((differences - jacobian).abs().max() <= tolerance * (1.0 + jacobian.abs().max()))

@@ -68,15 +68,15 @@ NOTES = """## Beside the paper
   changes nothing there; it only bounds ψ, which turns the outward spiral into a cycle. WGAN-GP has no Jacobian at
   (0, 0): its penalty λ(|ψ| - 1)² has a kink at ψ = 0 (its one-sided slopes are ∓2λ), so (0, 0) is not even a
   stationary point of the field, and the iterates settle on a limit cycle.
-- R1 and R2 (γ = 0.3) converge with alternating steps at every h tried, and with simultaneous steps while h is
-  small: their eigenvalues -γ/2 ± √(γ²/4 - f'(0)²) have negative real parts, and ρ < 1 for h = 0.2 with every
-  loss but LS. Losses with f'(0) = 1 (wasserstein, hinge, ragan) lose stability first: at h = 0.5 ρ > 1 for them
-  (|1 + hλ|² = 1 - γh + h² f'(0)² for γ² < 4f'(0)²). R1 and R2 rows are identical: D(x) = ψ·x has gradient ψ at
-  every x, real or fake.
+- R1 and R2 (γ = 0.3) converge, for every loss but LS, with alternating steps at every h tried, and with
+  simultaneous steps while h is small: their eigenvalues -γ/2 ± √(γ²/4 - f'(0)²) have negative real parts, and
+  ρ < 1 for h = 0.2 with every loss but LS. Losses with f'(0) = 1 (wasserstein, hinge, ragan) lose stability
+  first: at h = 0.5 ρ > 1 for them (|1 + hλ|² = 1 - γh + h² f'(0)² for γ² < 4f'(0)²). R1 and R2 rows are
+  identical: D(x) = ψ·x has gradient ψ at every x, real or fake.
 - Consensus optimization (γ = 1) moves the eigenvalues to -γf'(0)² ± f'(0)i and converges for every loss but LS at
   h = 0.2 and 0.5 ("for small enough learning rates"); at h = 1, ρ = 1 exactly for f'(0) = 1
-  (|1 + h(-1 ± i)| = 1): the Wasserstein iterates go round a 4-cycle and ragan's diverge, and ml, locally
-  convergent (ρ = 0.90), diverges on the way (its G loss -½e^(ψθ) grows exponentially away from (0, 0)).
+  (|1 + h(-1 ± i)| = 1): the Wasserstein iterates go round a 4-cycle and ragan's diverge; ml, whose linearization
+  is minimax's (ρ = 0.90), diverges on the way (its G loss -½e^(ψθ) grows exponentially away from (0, 0)).
 - Instance noise (σ = 0.7) gives eigenvalues f''(0)σ² ± √(f''(0)²σ⁴ - f'(0)²) (checked against the paper's
   closed form in tests/test_dirac.py): it helps the six losses whose D-loss is curved at 0 (minimax, ns, ml,
   rsgan, ragan, fgan), and does nothing for wasserstein and hinge, which are linear in D near (0, 0) (f''(0) = 0:

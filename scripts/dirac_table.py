@@ -82,8 +82,8 @@ NOTES = """## Beside the paper
   rsgan, ragan, fgan), and does nothing for wasserstein and hinge, which are linear in D near (0, 0) (f''(0) = 0:
   the noise averages out), a case the paper's formula covers but its figure does not show. The noise is sampled,
   8,192 draws per step, so the iterates do not reach (0, 0): they settle in a ball of radius about 0.01 that grows
-  with √h, hence most → cells (ρ < 1, distance just above 0.01; the others are still on their way after 100 or
-  50 iterations).
+  with √h, hence the noise rows' → cells (ρ < 1, distance above 0.01: about half of them within 0.03, the others
+  still on their way after 100 or 50 iterations).
 
 ## Where ours differ from the paper, and why
 

@@ -24,6 +24,8 @@ def test_help_lists_groups_and_options(tmp_path):
         options = sorted(p.stem for p in (conf / group).glob("*.yaml"))
         assert f"{group}: {', '.join(options)}" in out.stdout
     assert "trainer:\n  max_steps: 4000" in out.stdout  # defaults are listed too
+    launchers = sorted(p.stem for p in (conf / "hydra" / "launcher").glob("*.yaml"))
+    assert all(f"{name} (" in out.stdout for name in launchers)  # Hydra's own group, listed by our footer
 
 
 def test_a_run_writes_its_results(tmp_path):

@@ -41,3 +41,11 @@ def test_presets_carry_their_papers_hyperparameters(cfg_factory):
     assert tuple(gp.optimizer.kwargs.betas) == (0.0, 0.9) and gp.constraint.gp.weight == 10
     assert gp.model.d_norm == "layer"
     assert cfg_factory(["experiment=fgan_js"]).loss.divergence == "js"
+
+
+def test_the_gradient_penalty_weight_follows_the_data_scale_unless_given(cfg_factory):
+    """WGAN-GP's 10 on images; the authors' toy-script 0.1 on PacGAN's mixtures; a given weight wins."""
+    assert cfg_factory(["constraint=gp"]).constraint.gp.weight == 10.0
+    for preset in (["experiment=toy_ring"], ["experiment=toy_grid"], ["data=ring", "model=mlp"]):
+        assert cfg_factory([*preset, "constraint=gp"]).constraint.gp.weight == 0.1
+    assert cfg_factory(["experiment=toy_ring", "constraint=gp", "constraint.gp.weight=10"]).constraint.gp.weight == 10

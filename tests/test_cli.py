@@ -36,6 +36,10 @@ def test_a_run_writes_its_results(tmp_path):
     for name in expected:
         assert (run_dir / name).exists(), name
     assert list((run_dir / "logs").glob("events.out.tfevents*"))
+    console = out.stdout + out.stderr
+    for noise in ("litlogger", "GPU available", "TPU available", "max_epochs=1", "smaller than the logging interval",
+                  "LeafSpec"):
+        assert noise not in console, noise
 
 
 BAD = [

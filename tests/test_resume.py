@@ -33,9 +33,15 @@ def assert_same(a, b):
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
 
 
-def test_straight_equals_crash_and_resume(cfg_factory, tmp_path, monkeypatch):
+# 600 points in batches of 64: 9 batches an epoch, 2 a iteration (n_critic=2), so the crash at iteration 6 is in the
+# second epoch and the resumed run crosses two more epoch boundaries, each with its own shuffle.
+EPOCHS = ["data.source.n=600", "data.batch_size=64"]
+
+
+@pytest.mark.parametrize("data", [[], EPOCHS], ids=["within an epoch", "across epochs"])
+def test_straight_equals_crash_and_resume(cfg_factory, tmp_path, monkeypatch, data):
     straight, split = tmp_path / "straight", tmp_path / "split"
-    run(cfg_factory([*SETTINGS, "trainer.max_steps=12"], straight))
+    run(cfg_factory([*SETTINGS, *data, "trainer.max_steps=12"], straight))
 
     original_build = __import__("gan_runner.build", fromlist=["build_trainer"]).build_trainer
 
@@ -44,11 +50,11 @@ def test_straight_equals_crash_and_resume(cfg_factory, tmp_path, monkeypatch):
 
     monkeypatch.setattr("gan_runner.run.build_trainer", crashing_build)
     with pytest.raises(SystemExit):
-        run(cfg_factory([*SETTINGS, "trainer.max_steps=12"], split))
+        run(cfg_factory([*SETTINGS, *data, "trainer.max_steps=12"], split))
     assert results.read(split / "metrics.json")["status"] == "running"
     monkeypatch.undo()
     monkeypatch.setenv("GAN_RUNNER_CACHE", str(tmp_path / "cache"))
-    run(cfg_factory([*SETTINGS, "trainer.max_steps=12"], split))
+    run(cfg_factory([*SETTINGS, *data, "trainer.max_steps=12"], split))
 
     (sd_a, opt_a), (sd_b, opt_b) = weights(straight), weights(split)
     assert_same(sd_a, sd_b)

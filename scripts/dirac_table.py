@@ -29,7 +29,7 @@ TIME = 50.0  # training time h x iterations of every run
 METHODS = {
     "none": ([], "-"),
     "clip": (["constraint=clip", "constraint.clip.c=1.0"], "c = 1"),
-    "gp": (["constraint=gp", "constraint.gp.weight=0.35"], "λ = 0.35 (the notebook's 0.7 on the derivative)"),
+    "gp": (["constraint=gp"], "λ = 0.35, data=dirac's own gp_weight (the notebook's 0.7 on the derivative)"),
     "r1": (["constraint=r1", "constraint.r1.gamma=0.3"], "γ = 0.3"),
     "r2": (["constraint=r2", "constraint.r2.gamma=0.3"], "γ = 0.3"),
     # Instance noise is sampled: the iterates settle in a ball whose radius falls as 1/√batch; 8,192 draws per

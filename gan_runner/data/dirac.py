@@ -4,6 +4,7 @@ from dataclasses import dataclass
 import torch
 
 from gan_runner.checks import checked_by, positive
+from gan_runner.data.checks import check_size
 from gan_runner.data.dataset import GanData
 from gan_runner.errors import UserError
 
@@ -19,6 +20,7 @@ class PointMass(GanData):
 
 def _check(args: dict, cfg) -> None:
     positive(args, "n")
+    check_size(args["n"], cfg, "copies of the point")
     if cfg.model.kind != "dirac":
         raise UserError(f"data=dirac is the Dirac-GAN's point mass at 0, which only its one-parameter G and D play: "
                         f"use model=dirac (not model={cfg.model.name}), or experiment=dirac")

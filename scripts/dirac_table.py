@@ -3,11 +3,13 @@
     .venv/bin/python scripts/dirac_table.py [--jobs 2] [--out outputs/dirac_table] [--docs docs]
 
 Every cell is an ordinary gan-runner run (`experiment=dirac`: G(z) = θ, D(x) = ψ·x on a point mass at 0, plain
-gradient descent from (θ, ψ) = (1, 1)) through gan-runner's own `run`. Each constraint and consensus use the
-settings of the paper's Dirac-GAN notebook (LMescheder/GAN_stability, notebooks/DiracGAN.ipynb), translated to our
-keys; each learning rate h runs for the same training time, T / h iterations, so that the small steps are not
-judged on a shorter horizon. Prints the table and writes docs/dirac_table.md and docs/dirac_trajectories.png.
-Runs are ordinary run folders under --out: a second call returns their results without training again.
+gradient descent from (θ, ψ) = (1, 1)) through gan-runner's own `run`; each row's configuration is composed once
+with Hydra's compose API, and each step's keys are set on a copy as `key=value` overrides would set them. Each
+constraint and consensus use the settings of the paper's Dirac-GAN notebook (LMescheder/GAN_stability,
+notebooks/DiracGAN.ipynb), translated to our keys; each learning rate h runs for the same training time, T / h
+iterations, so that the small steps are not judged on a shorter horizon. Prints the table and writes
+docs/dirac_table.md and docs/dirac_trajectories.png. Runs are ordinary run folders under --out: a second call
+returns their results without training again.
 """
 import argparse
 import itertools
@@ -104,20 +106,29 @@ NOTES = """## Beside the paper
 """
 
 
-def overrides(loss: str, method: str, update: str, lr: float) -> list[str]:
-    steps = round(TIME / lr)
+def overrides(loss: str, method: str, update: str) -> list[str]:
+    """The command line of a table row; each step h adds `per_step(h)`."""
     return ["experiment=dirac", f"loss={loss}", *METHODS[method][0], f"optimizer.update={update}",
-            f"optimizer.lr_g={lr}", f"optimizer.lr_d={lr}", f"trainer.max_steps={steps}",
-            f"checkpoint_every_n_steps={steps}", "trainer.log_every_n_steps=1000", "metrics.pictures=false",
-            "trainer.enable_progress_bar=false"]
+            "trainer.log_every_n_steps=1000", "metrics.pictures=false", "trainer.enable_progress_bar=false"]
 
 
-def job(args) -> tuple:
-    """One run in a worker process: compose, run, and return its final metrics and trajectory (and, for a figure
-    panel, the field on a grid)."""
+def per_step(lr: float) -> dict:
+    """The keys that follow the step h, as `key=value` overrides would set them: h for both players, TIME/h
+    iterations, one checkpoint at the end."""
+    steps = round(TIME / lr)
+    return {"optimizer.lr_g": lr, "optimizer.lr_d": lr, "trainer.max_steps": steps, "checkpoint_every_n_steps": steps}
+
+
+def job(args) -> list[tuple]:
+    """The runs of one row in a worker process (composing a configuration costs more than a short Dirac run, so
+    each row is composed once, and each step's keys are set on a copy): their final metrics and trajectories, and
+    for a figure panel the field on a grid."""
+    import copy
+
     import numpy as np
     import torch
     from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
 
     from gan_runner import results
     from gan_runner.build import build_module
@@ -125,26 +136,33 @@ def job(args) -> tuple:
     from gan_runner.evaluation import DiracEvaluation, untouched
     from gan_runner.run import run
 
-    key, out, ovr, with_field = args
+    row_key, runs, with_field = args
     torch.set_num_threads(1)  # one core per job: the pool runs one job per core
     with initialize_config_dir(str(ROOT / "gan_runner" / "conf"), version_base="1.3"):
-        cfg = compose("config", overrides=[*ovr, f"output_dir={out}"])
-    try:
-        run(cfg)
-    except Exception as exc:  # a crashed combination is a result too
-        return key, {"status": f"failed: {type(exc).__name__}: {exc}"}, None, None
-    result = results.read(Path(out) / "metrics.json")
-    row = {"status": result["status"], **result["metrics"]["final"]}
-    csv = Path(out) / "samples" / "final.csv"
-    points = np.loadtxt(csv, delimiter=",", skiprows=1)[:, 1:] if csv.exists() else None
-    field = None
-    if with_field:
-        module = build_module(cfg, dirac(n=256))
-        flow = DiracEvaluation.flow(module, torch.zeros(256, 1))
-        with untouched(module):
-            axis = np.linspace(-4, 4, 21)
-            field = np.array([[flow(t, p) for t in axis] for p in axis])
-    return key, row, points, field
+        base = compose("config", overrides=[*overrides(*row_key), f"output_dir={runs[0][1]}"])
+    done = []
+    for lr, out in runs:
+        key, cfg = (*row_key, lr), copy.deepcopy(base)
+        for name, value in {**per_step(lr), "output_dir": out}.items():
+            OmegaConf.update(cfg, name, value)
+        try:
+            run(cfg)
+        except Exception as exc:  # a crashed combination is a result too
+            done.append((key, {"status": f"failed: {type(exc).__name__}: {exc}"}, None, None))
+            continue
+        result = results.read(Path(out) / "metrics.json")
+        row = {"status": result["status"], **result["metrics"]["final"]}
+        csv = Path(out) / "samples" / "final.csv"
+        points = np.loadtxt(csv, delimiter=",", skiprows=1)[:, 1:] if csv.exists() else None
+        field = None
+        if with_field and lr == FIGURE_LR:
+            module = build_module(cfg, dirac(n=256))
+            flow = DiracEvaluation.flow(module, torch.zeros(256, 1))
+            with untouched(module):
+                axis = np.linspace(-4, 4, 21)
+                field = np.array([[flow(t, p) for t in axis] for p in axis])
+        done.append((key, row, points, field))
+    return done
 
 
 def cell(row: dict) -> str:
@@ -265,26 +283,27 @@ def main() -> None:
     parser.add_argument("--docs", default=str(ROOT / "docs"))
     args = parser.parse_args()
     os.environ.setdefault("WANDB_MODE", "offline")
-    figure_keys = {(loss, method, update, FIGURE_LR) for _, loss, method in FIGURE for update in UPDATES}
+    figure_rows = {(loss, method, "simultaneous") for _, loss, method in FIGURE}
     tasks = []
-    for loss, method, update, lr in itertools.product(LOSSES, METHODS, UPDATES, LRS):
+    for loss, method, update in itertools.product(LOSSES, METHODS, UPDATES):
         if method == "consensus" and update == "alternating":
             continue  # refused in one line: consensus regularizes the simultaneous field
-        key = (loss, method, update, lr)
-        with_field = key in figure_keys and update == "simultaneous"
-        tasks.append((key, f"{args.out}/{loss}/{method}-{update}-h{lr:g}", overrides(*key), with_field))
-    # the longest runs first, so that no worker is left with a long one at the end
-    tasks.sort(key=lambda t: t[0][3])
+        runs = [(lr, f"{args.out}/{loss}/{method}-{update}-h{lr:g}") for lr in LRS]
+        tasks.append(((loss, method, update), runs, (loss, method, update) in figure_rows))
+    # the rows with the costliest runs (instance noise's large batches) first, so that no worker is left with one
+    # at the end
+    tasks.sort(key=lambda t: t[0][1] != "noise")
     start = time.time()
     rows, points, fields = {}, {}, {}
+    count = len(tasks) * len(LRS)
     with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
         for n, done in enumerate(as_completed([pool.submit(job, t) for t in tasks]), 1):
-            key, row, pts, field = done.result()
-            rows[key], points[key] = row, pts
-            if field is not None:
-                fields[key] = field
-            if n % 50 == 0:
-                print(f"{n}/{len(tasks)} runs, {time.time() - start:.0f} s", flush=True)
+            for key, row, pts, field in done.result():
+                rows[key], points[key] = row, pts
+                if field is not None:
+                    fields[key] = field
+            if n % 20 == 0:
+                print(f"{n * len(LRS)}/{count} runs, {time.time() - start:.0f} s", flush=True)
     elapsed = time.time() - start
     docs = Path(args.docs)
     docs.mkdir(exist_ok=True)
@@ -293,7 +312,7 @@ def main() -> None:
     report = [
         "# The Dirac-GAN: which training methods converge",
         "",
-        f"`scripts/dirac_table.py`: {len(tasks)} gan-runner runs of `experiment=dirac` (G(z) = θ, D(x) = ψ·x, real "
+        f"`scripts/dirac_table.py`: {count} gan-runner runs of `experiment=dirac` (G(z) = θ, D(x) = ψ·x, real "
         "data a point mass at 0; plain gradient descent from (θ, ψ) = (1, 1)), each learning rate h for "
         f"{TIME:g}/h iterations (h = {', '.join(f'{lr:g}' for lr in LRS)}: "
         f"{', '.join(str(round(TIME / lr)) for lr in LRS)} iterations). A run has converged when its final "
@@ -320,7 +339,7 @@ def main() -> None:
     ]
     (docs / "dirac_table.md").write_text("\n".join(report))
     print("\n".join(summary + [""] + full))
-    print(f"{len(tasks)} runs in {elapsed:.0f} s with {args.jobs} jobs")
+    print(f"{count} runs in {elapsed:.0f} s with {args.jobs} jobs")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""Lightning callbacks of a run: periodic evaluation, the rolling last checkpoint, the first step's start."""
+"""Lightning callbacks of a run: periodic evaluation, the rolling last checkpoint, the first step's start, and the
+trajectory of a small game's parameters."""
 import time
 from pathlib import Path
 
 import lightning.pytorch as L
+import torch
 
 from gan_runner.checkpoint import save_atomic
 
@@ -48,3 +50,44 @@ class FirstStepTime(L.Callback):
     def on_train_batch_start(self, trainer, module, batch, batch_idx):
         if self.at is None:
             self.at = time.time()
+
+
+class ParameterTrajectory(L.Callback):
+    """The players' parameters (G's, then D's, flattened) before the first iteration and after every one: a
+    trajectory through parameter space, for games small enough to draw (the Dirac-GAN's (θ, ψ)).
+
+    Each row is a copy made on the device (no synchronization per step); rows go to the CPU when asked for, and
+    into the checkpoint, so that a resumed run keeps the whole trajectory.
+    """
+
+    def __init__(self):
+        self.earlier = torch.empty(0)  # rows of an earlier process (from the checkpoint), on the CPU
+        self.rows: list = []           # this process's rows, on the module's device
+
+    def record(self, module) -> None:
+        from gan_runner.modules.consensus import player_params
+
+        g_params, d_params = player_params(module)
+        self.rows.append(torch.cat([p.detach().reshape(-1) for p in g_params + d_params]))
+
+    def points(self) -> torch.Tensor:
+        """[iterations + 1, parameters] on the CPU (empty when nothing was recorded)."""
+        if not self.rows:
+            return self.earlier
+        ours = torch.stack(self.rows).cpu()
+        return torch.cat([self.earlier, ours]) if len(self.earlier) else ours
+
+    def on_train_start(self, trainer, module):
+        # A fresh run records its starting point; a resumed one the point its checkpoint was taken at, when the
+        # checkpoint was written before that iteration's row.
+        if len(self.earlier) + len(self.rows) == module.iteration:
+            self.record(module)
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        self.record(module)
+
+    def state_dict(self) -> dict:
+        return {"points": self.points()}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.earlier, self.rows = state_dict["points"], []

@@ -27,12 +27,23 @@ def _hydra_main(cfg: DictConfig) -> float:
         _fail(str(exc))
 
 
+def _plain_optuna_logs() -> None:
+    """Optuna colours its own console handler's lines, and the codes end up in log files: its records go through
+    Hydra's handlers instead, like every other log line."""
+    import optuna
+
+    optuna.logging.disable_default_handler()
+    optuna.logging.enable_propagation()
+
+
 def main() -> None:
     args = sys.argv[1:]
     flags = {a.split("=")[0] for a in args}
     multirun = bool({"-m", "--multirun"} & flags)
     if multirun and flags & {"--cfg", "-c", "--info", "-i", "--shell-completion", "-sc"}:
         _fail("-m runs a sweep, --cfg and --info only print: give one of them (e.g. drop -m to see the config)")
+    if any("optuna" in a for a in args):
+        _plain_optuna_logs()
     if not _INFO_FLAGS & flags:
         from gan_runner.preflight import check
 

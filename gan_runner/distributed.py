@@ -31,17 +31,21 @@ def is_main_process() -> bool:
 
 def average_gradients(params: list[torch.Tensor]) -> None:
     """Replace each gradient by its mean over the ranks: one all-reduce of all of them, flattened."""
+    average([p.grad for p in params if p.grad is not None])
+
+
+def average(tensors: list[torch.Tensor]) -> None:
+    """Replace each tensor, in place, by its mean over the ranks: one all-reduce of all of them, flattened."""
     _, size = world()
-    grads = [p.grad for p in params if p.grad is not None]
-    if size == 1 or not grads:
+    if size == 1 or not tensors:
         return
-    flat = torch.cat([g.reshape(-1) for g in grads])
+    flat = torch.cat([t.reshape(-1) for t in tensors])
     dist.all_reduce(flat)
     flat /= size
     offset = 0
-    for g in grads:
-        g.copy_(flat[offset:offset + g.numel()].view_as(g))
-        offset += g.numel()
+    for t in tensors:
+        t.copy_(flat[offset:offset + t.numel()].view_as(t))
+        offset += t.numel()
 
 
 def all_ranks(flag: bool, device: torch.device) -> bool:

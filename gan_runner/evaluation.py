@@ -6,6 +6,7 @@ instance noise, latents and metric subsets draw nothing from training's streams.
 two evaluations of the same weights give the same numbers, and resumed runs stay exact.
 """
 import contextlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +15,14 @@ import torch
 from omegaconf import DictConfig
 
 from gan_runner import dashboard, draws, plots
+from gan_runner.callbacks import ParameterTrajectory
 from gan_runner.data.dataset import GanData
 from gan_runner.errors import UserError
+from gan_runner.metrics import dynamics
 from gan_runner.metrics.classes import ClassMetrics, lenet_classifier
 from gan_runner.metrics.extractor import LeNetFeatures
 from gan_runner.metrics.toy import critic_w1_estimate, exact_w1, mode_metrics
+from gan_runner.modules.consensus import player_params
 
 EVAL_SEED = 12345
 PER_CLASS = 8  # samples of each class in the picture of a conditional generator
@@ -156,6 +160,105 @@ class ToyEvaluation:
         return result
 
 
+class DiracEvaluation:
+    """The Dirac-GAN evaluated as a game (Mescheder, Geiger & Nowozin 2018, §2.2): where the iterate (θ, ψ) ended,
+    its distance to the equilibrium (0, 0) and whether it is below `metrics.tolerance`; the eigenvalues, at the
+    equilibrium, of the Jacobian of the training dynamics' field and of one iteration's update map, by autograd
+    through the module's own objectives (metrics/dynamics.py); and the picture of the trajectory over the field.
+
+    θ is G's own parameter, not its EMA: an average of a cycle sits near the equilibrium and would hide that the
+    iterates never get there (the EMA's θ is reported beside it, as `ema_theta`, when there is one).
+    """
+
+    def __init__(self, cfg: DictConfig, data: GanData, device: torch.device):
+        if cfg.num_samples > len(data):
+            raise UserError(f"metrics.num_samples={cfg.num_samples} exceeds the {len(data)} points of data=dirac: "
+                            "raise data.source.n")
+        self.real, self.tolerance, self.pictures = reference(data, cfg.num_samples), cfg.tolerance, cfg.pictures
+        self.trajectory = ParameterTrajectory()
+        self.callbacks = [self.trajectory]  # run.py adds them to the trainer: (θ, ψ) after every iteration
+        self.protocol = {
+            "equilibrium": "(theta, psi) = (0, 0)", "distance": "|(theta, psi)| of the last iterate (not the EMA)",
+            "converged": f"distance < metrics.tolerance = {cfg.tolerance}",
+            "jacobians": f"autograd through the module's objectives at (0, 0), {cfg.num_samples} latents and noise "
+                         "draws; field: -dw/dx of the players' gradients w; update: plain gradient descent with "
+                         "optimizer.lr_g and lr_d (no momentum, no Adam scaling), simultaneous or alternating with "
+                         "n_critic D steps; NaN where the field has a kink at (0, 0)",
+        }
+
+    def __call__(self, module, picture: Path | None = None) -> dict[str, float]:
+        real = self.real.to(module.device)
+        with untouched(module):
+            g_params, d_params = player_params(module)
+            point = torch.cat([p.detach().reshape(-1) for p in g_params + d_params]).double().cpu()
+            theta, psi = point.tolist()
+            distance = float(point.norm())
+            result = {"theta": theta, "psi": psi, "distance": distance,
+                      "converged": float(distance < self.tolerance)}
+            result.update(self.equilibrium(module, real, len(point)))
+            if module.ema is not None:
+                result["ema_theta"] = float(next(module.ema.parameters()).reshape(-1)[0])
+            if picture is not None:
+                points = self.trajectory.points()
+                points = points if len(points) else point[None]
+                self.write_points(points, picture.with_suffix(".csv"))
+                if self.pictures:
+                    pixels = plots.save_trajectory(points, self.flow(module, real), picture,
+                                                   self.title(module, result, len(points) - 1))
+                    dashboard.log_samples(module.logger, pixels, module.iteration)
+        return result
+
+    def equilibrium(self, module, real: torch.Tensor, size: int) -> dict[str, float]:
+        origin = torch.zeros(size, dtype=torch.float64)
+        with dynamics.at(module, origin):
+            _, jacobian = dynamics.field_and_jacobian(module, real)
+            smooth = dynamics.smooth_at(module, real, origin, jacobian)
+        n_g = sum(p.numel() for p in player_params(module)[0])
+        update = dynamics.update_jacobian(jacobian, n_g, module.opt_cfg["lr_g"], module.opt_cfg["lr_d"],
+                                          module.simultaneous, module.n_critic)
+        unknown = [complex(math.nan, math.nan)] * size
+        field = dynamics.eigenvalues(-jacobian) if smooth else unknown
+        step = dynamics.eigenvalues(update) if smooth else unknown
+        result = {}
+        for name, values in (("field", field), ("update", step)):
+            for i, value in enumerate(values, 1):
+                result[f"{name}_eig{i}_re"], result[f"{name}_eig{i}_im"] = value.real, value.imag
+        # Locally convergent for small steps when every field eigenvalue has a negative real part; for these
+        # learning rates when the update map's spectral radius is below 1.
+        result["field_max_re"] = max(v.real for v in field)
+        result["update_radius"] = max(abs(v) for v in step)
+        return result
+
+    @staticmethod
+    def flow(module, real: torch.Tensor):
+        """(θ, ψ) -> the direction training moves in, -w(θ, ψ), on a smaller batch (a picture, not a measurement)."""
+        def direction(theta: float, psi: float) -> tuple[float, float]:
+            with dynamics.at(module, torch.tensor([theta, psi], dtype=torch.float64)):
+                return tuple((-dynamics.field(module, real[:256])[1]).tolist())
+
+        return direction
+
+    @staticmethod
+    def title(module, result: dict, iterations: int) -> str:
+        constraints = "+".join(type(c).__name__ for c in module.constraints.items) or "no constraint"
+        rule = "simultaneous" if module.simultaneous else "alternating"
+        rule += f", consensus γ={module.consensus:g}" if module.consensus else ""
+        rule += f", n_critic={module.n_critic}" if module.n_critic > 1 else ""
+        verdict = "converged" if result["converged"] else "not converged"
+        radius = result["update_radius"]
+        local = "no Jacobian at (0, 0): a kink" if math.isnan(radius) else f"update-map radius {radius:.4g}"
+        return (f"{type(module.loss).__name__}, {constraints}, {rule}, lr {module.opt_cfg['lr_g']:g}/"
+                f"{module.opt_cfg['lr_d']:g}\n{iterations} iterations: distance {result['distance']:.3g} "
+                f"({verdict}); {local}")
+
+    @staticmethod
+    def write_points(points: torch.Tensor, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows = [f"{i},{t:.9g},{p:.9g}" for i, (t, p) in enumerate(points.double().tolist())]
+        path.write_text("\n".join(["iteration,theta,psi", *rows]) + "\n")
+
+
 def build_evaluation(cfg: DictConfig, data: GanData, device: torch.device):
-    kind = ImageEvaluation if data.kind == "image" else ToyEvaluation
+    """The evaluation of the data's kind: images, 2-D points, or the Dirac-GAN's game."""
+    kind = {"image": ImageEvaluation, "points": ToyEvaluation, "dirac": DiracEvaluation}[data.kind]
     return kind(cfg, data, device)

@@ -1,8 +1,9 @@
 """What `trainer.accelerator`, `trainer.devices`, `trainer.num_nodes`, `trainer.strategy` and `trainer.precision` ask
 for, checked against this machine before any work: one process per device, and the ways of training that are exact.
 """
-from lightning.pytorch.accelerators import CPUAccelerator, CUDAAccelerator
+from lightning.pytorch.accelerators import CUDAAccelerator
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
+from omegaconf import OmegaConf
 
 from gan_runner.errors import UserError
 from gan_runner.precision import SUPPORTED
@@ -22,10 +23,22 @@ def _uses_cuda(accelerator: str) -> bool:
 
 
 def processes_per_node(trainer_cfg) -> int:
-    """Training processes per node: one per device."""
-    cuda = _uses_cuda(str(trainer_cfg.accelerator))
+    """Training processes per node, one per device, as the config asks (whether this machine has them is `check`'s
+    business: a SLURM job's devices are on its compute node)."""
     devices = trainer_cfg.devices
-    if cuda:
+    if isinstance(devices, (list, tuple)) or OmegaConf.is_list(devices):
+        return len(devices)
+    if isinstance(devices, str) and devices not in ("auto", "-1"):
+        return len([d for d in devices.split(",") if d.strip()])
+    if devices in ("auto", -1, "-1"):
+        on_gpus = str(trainer_cfg.accelerator) in ("gpu", "cuda", "auto") and CUDAAccelerator.is_available()
+        return max(1, CUDAAccelerator.auto_device_count()) if on_gpus else 1
+    return int(devices)
+
+
+def _check_devices(trainer_cfg) -> None:
+    devices = trainer_cfg.devices
+    if _uses_cuda(str(trainer_cfg.accelerator)):
         wanted = CUDAAccelerator.auto_device_count() if devices == "auto" else devices
         try:
             ids = CUDAAccelerator.parse_devices(wanted)
@@ -33,12 +46,9 @@ def processes_per_node(trainer_cfg) -> int:
             raise UserError(f"trainer.devices={devices}: {str(exc).splitlines()[0]}") from None
         if not ids:
             raise UserError(f"trainer.devices={devices} selects no GPU: pass a number or a list of GPU ids")
-        return len(ids)
-    if devices in ("auto", -1, "-1"):
-        return 1
-    if not isinstance(devices, int) or isinstance(devices, bool) or devices < 1:
+    elif devices not in ("auto", -1, "-1") and (not isinstance(devices, int) or isinstance(devices, bool)
+                                                or devices < 1):
         raise UserError(f"trainer.devices={devices!r}: on CPU give a number of processes, e.g. trainer.devices=2")
-    return CPUAccelerator.parse_devices(devices)
 
 
 def world_size(trainer_cfg) -> int:
@@ -57,4 +67,4 @@ def check(trainer_cfg) -> None:
     cuda = _uses_cuda(str(trainer_cfg.accelerator))
     if precision == "16-mixed" and not cuda:
         raise UserError("trainer.precision=16-mixed needs a GPU: on CPU use trainer.precision=bf16-mixed")
-    world_size(trainer_cfg)
+    _check_devices(trainer_cfg)

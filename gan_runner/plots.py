@@ -1,4 +1,5 @@
-"""Pictures of a run: a grid of generated images, or generated vs real points over the critic's contour.
+"""Pictures of a run: a grid of generated images, generated vs real points over the critic's contour, or a small
+game's trajectory over its gradient field.
 
 Each is drawn once: its pixels are written as a PNG and returned (H x W x 3 uint8) for the logger.
 """
@@ -47,3 +48,41 @@ def _save(pixels: np.ndarray, path: Path) -> np.ndarray:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(pixels).save(path)
     return pixels
+
+
+def trajectory_axes(ax, points: np.ndarray, field, limit: float, title: str | None = None, grid: int = 17) -> None:
+    """A trajectory through (θ, ψ) over the dynamics' field: streamlines of `field(theta, psi) -> (dθ/dt, dψ/dt)`
+    on a grid of [-limit, limit]², the path, its start (circle) and end (star), and the equilibrium (0, 0) (cross)."""
+    axis = np.linspace(-limit, limit, grid)
+    tt, pp = np.meshgrid(axis, axis, indexing="xy")
+    flow = np.array([field(t, p) for t, p in zip(tt.ravel(), pp.ravel())]).reshape(grid, grid, 2)
+    ax.streamplot(tt, pp, flow[..., 0], flow[..., 1], color="0.75", density=0.8, linewidth=0.6, arrowsize=0.7)
+    ax.plot(points[:, 0], points[:, 1], color="tab:blue", lw=1.0)
+    ax.plot(*points[0], "o", color="tab:green", ms=5)
+    ax.plot(*points[-1], "*", color="tab:red", ms=9)
+    ax.plot(0, 0, "+", color="black", ms=9, mew=1.5)
+    ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal")
+    if title:
+        ax.set_title(title, fontsize=8)
+
+
+def trajectory_limit(points: np.ndarray) -> float:
+    """A square view that shows the start, the equilibrium and where the path went, but not a divergence's far end."""
+    start = float(np.abs(points[0]).max()) or 1.0
+    reach = float(np.nanmax(np.abs(points[np.isfinite(points).all(1)]))) if np.isfinite(points).any() else start
+    return max(1.5 * start, min(1.1 * reach, 4.0 * start))
+
+
+def save_trajectory(points: torch.Tensor, field, path: Path, title: str) -> np.ndarray:
+    """The Dirac-GAN's picture: the path of (θ, ψ) over the field of the training dynamics."""
+    points = points.double().numpy()
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=110)
+    trajectory_axes(ax, points, field, trajectory_limit(points))
+    ax.set_xlabel("θ (generator)")
+    ax.set_ylabel("ψ (discriminator)")
+    ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    fig.canvas.draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(fig)
+    return _save(pixels, path)

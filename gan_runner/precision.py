@@ -33,6 +33,13 @@ def input_gradient(outputs: Tensor, x: Tensor, create_graph: bool) -> Tensor:
     return grad if scale == 1.0 else grad / scale
 
 
+def gradients(total: Tensor, inputs: list[Tensor], create_graph: bool) -> list[Tensor]:
+    """d total / d each input (zeros where it does not depend on one), by the same recipe: scaled, then unscaled."""
+    scale = _SCALE.get()
+    grads = torch.autograd.grad(total * scale, inputs, create_graph=create_graph, allow_unused=True)
+    return [torch.zeros_like(x) if g is None else g if scale == 1.0 else g / scale for x, g in zip(inputs, grads)]
+
+
 def match_scale(grads: list[Tensor], scaled_with: float, scaler) -> None:
     """Gradients computed under an older loss scale, made to match the scaler's current one.
 

@@ -92,6 +92,7 @@ def run(cfg: DictConfig) -> float:
     evaluation = _evaluation(cfg, data, trainer.strategy.root_device)
     first_step = FirstStepTime()
     trainer.callbacks.extend([
+        *getattr(evaluation, "callbacks", []),  # what an evaluation records during training (a game's trajectory)
         first_step,
         PeriodicEvaluation(evaluation, cfg.metrics.every_n_steps, total, out / "samples", history, checkpoint_written),
     ])

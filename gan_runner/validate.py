@@ -21,6 +21,7 @@ _NUMBERS = {
     "optimizer.n_critic": (int, 0, True),
     "optimizer.ema_decay": (float, 0.0, False),
     "optimizer.historical_averaging": (float, 0.0, False),
+    "optimizer.consensus": (float, 0.0, False),
     "optimizer.lr_decay_steps": (int, 0, True),
     "metrics.num_samples": (int, 1, False),
     "metrics.every_n_steps": (int, 0, False),
@@ -98,6 +99,10 @@ def _check_wandb_credentials() -> None:
                     "WANDB_API_KEY), or keep logger.offline=true and `wandb sync` later")
 
 
+# data kinds other than images: what they are, and the model that plays them
+_NOT_IMAGES = {"points": ("2-D points", "model=mlp"), "dirac": ("the Dirac-GAN's point mass at 0", "model=dirac")}
+
+
 def _combinations(cfg: DictConfig) -> None:
     if cfg.optimizer.ema_decay >= 1:
         raise UserError(f"optimizer.ema_decay={cfg.optimizer.ema_decay} must be < 1 (0 turns EMA off)")
@@ -107,8 +112,12 @@ def _combinations(cfg: DictConfig) -> None:
         raise UserError(f"optimizer.lr_decay={cfg.optimizer.lr_decay!r}: choose none or linear")
     if cfg.optimizer["update"] == "simultaneous" and cfg.optimizer.n_critic != 1:
         raise UserError("optimizer.update=simultaneous takes one D step per G step: set optimizer.n_critic=1")
+    if cfg.optimizer.consensus > 0 and cfg.optimizer["update"] != "simultaneous":
+        raise UserError(f"optimizer.consensus={cfg.optimizer.consensus} regularizes the simultaneous gradient field "
+                        "(Mescheder 2017, Algorithm 1): set optimizer.update=simultaneous")
     if cfg.model.kind == "image" and cfg.data.kind != "image":
-        raise UserError(f"model={cfg.model.name} needs images but data={cfg.data.name} is 2-D points: use model=mlp")
+        what, use = _NOT_IMAGES[cfg.data.kind]
+        raise UserError(f"model={cfg.model.name} needs images but data={cfg.data.name} is {what}: use {use}")
     penalized = [n for n, c in constraint_classes(cfg).items() if c.per_sample_gradients]
     if penalized and cfg.model.d_norm == "batch":
         raise UserError(f"constraint {penalized[0]} needs per-sample gradients, which BatchNorm in D mixes across the"

@@ -1,10 +1,13 @@
 """The command line as a user types it: subprocesses, real Hydra, one-line errors for bad input."""
+import math
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from gan_runner import results
 
 FAST = ["data=ring", "model=mlp", "model.width=16", "trainer.max_steps=6", "metrics.every_n_steps=3",
         "metrics.num_samples=200", "trainer.enable_progress_bar=false"]
@@ -24,6 +27,8 @@ def test_help_lists_groups_and_options(tmp_path):
         options = sorted(p.stem for p in (conf / group).glob("*.yaml"))
         assert f"{group}: {', '.join(options)}" in out.stdout
     assert "trainer:\n  max_steps: 4000" in out.stdout  # defaults are listed too
+    launchers = sorted(p.stem for p in (conf / "hydra" / "launcher").glob("*.yaml"))
+    assert all(f"{name} (" in out.stdout for name in launchers)  # Hydra's own group, listed by our footer
 
 
 def test_a_run_writes_its_results(tmp_path):
@@ -34,6 +39,10 @@ def test_a_run_writes_its_results(tmp_path):
     for name in expected:
         assert (run_dir / name).exists(), name
     assert list((run_dir / "logs").glob("events.out.tfevents*"))
+    console = out.stdout + out.stderr
+    for noise in ("litlogger", "GPU available", "TPU available", "max_epochs=1", "smaller than the logging interval",
+                  "LeafSpec"):
+        assert noise not in console, noise
 
 
 BAD = [
@@ -49,6 +58,34 @@ BAD = [
     (["-m", "sweep=losses_constraints", "model.d_norm=batch"], "in job [loss=ns constraint=gp"),  # a named grid
     (["data=folder"], "data.root has no value: pass data.root=... on the command line"),
     (["constraint=[sn,foo]"], "unknown option constraint=foo"),
+    # each component checks its own keys
+    (["model.width=2.5"], "model.width=2.5 must be an integer"),
+    (["model=mlp", "data=ring", "model.depth=0"], "model.depth=0 must be > 0"),
+    (["constraint=gp", "constraint.gp.weight=-1"], "constraint.gp: weight must be >= 0"),
+    (["constraint=dragan", "constraint.dragan.mode=both"], "mode in ('paper', 'code')"),
+    (["loss.real_label=1.5"], "loss.real_label must be in (0, 1]"),
+    (["data=ring", "model=mlp", "data.batch_size=60000"], "data.batch_size=60000 exceeds the 50000 training points"),
+    (["data=digits", "metrics.num_samples=5000"], "metrics.num_samples=5000 exceeds the 1797 images of data=digits"),
+    # hardware that is not there, ways of training that would not be exact
+    (["trainer.accelerator=gpu"], "trainer.accelerator=gpu but this machine has no usable CUDA GPU"),
+    (["trainer.accelerator=cpu", "trainer.devices=0"], "trainer.devices=0: on CPU give a number of processes"),
+    (["trainer.strategy=fsdp"], "trainer.strategy=fsdp is not supported"),
+    (["trainer.precision=16-mixed"], "trainer.precision=16-mixed needs a GPU: on CPU use trainer.precision=bf16-mixed"),
+    (["trainer.precision=bf16-true"], "trainer.precision=bf16-true is not supported"),
+    # Hydra's own usage errors
+    (["-m", "--cfg", "job"], "-m runs a sweep, --cfg and --info only print"),
+    (["hydra/launcher=foo"], "unknown option hydra/launcher=foo: choose one of cpus, gpus, slurm"),
+    (["-m", "hydra/launcher=slurm", "loss=ns,hinge"], "hydra/launcher=slurm needs SLURM (no sbatch on PATH)"),
+    (["-m", "hydra/launcher=gpus", "hydra.launcher.n_jobs=2", "trainer.accelerator=cpu", "trainer.devices=2"],
+     "hydra/launcher=gpus runs one job per GPU: set trainer.devices=1"),
+    # the Dirac-GAN and consensus optimization
+    (["data=dirac"], "model=dcgan needs images but data=dirac is the Dirac-GAN's point mass at 0: use model=dirac"),
+    (["model=dirac"], "model=dirac is the Dirac-GAN's one-parameter G and D, whose data is a point mass at 0: use "
+                      "data=dirac (not data=mnist5k)"),
+    (["experiment=dirac", "constraint=sn"], "constraint sn makes no sense for the Dirac-GAN: it divides the 1x1 "
+                                            "weight by its spectral norm"),
+    (["optimizer.consensus=1"], "optimizer.consensus=1 regularizes the simultaneous gradient field (Mescheder 2017, "
+                                "Algorithm 1): set optimizer.update=simultaneous"),
 ]
 
 
@@ -61,6 +98,40 @@ def test_bad_input_is_one_line_before_any_work(tmp_path, args, message):
     assert len(lines) == 1 and message in lines[0], out.stderr
     assert "Traceback" not in out.stderr
     assert not run_dir.exists()
+
+
+def test_wandb_online_without_credentials_is_refused(tmp_path):
+    run_dir = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    out = subprocess.run([sys.executable, "-m", "gan_runner", "logger=wandb", "logger.offline=false",
+                          f"hydra.run.dir={run_dir}"], capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                         env={**env, "HOME": str(tmp_path), "NETRC": str(tmp_path / "netrc")})
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == ["gan-runner: error: logger.offline=false needs wandb credentials for "
+                                               "api.wandb.ai: run `wandb login` (or set WANDB_API_KEY), or keep "
+                                               "logger.offline=true and `wandb sync` later"]
+    assert not run_dir.exists()
+
+
+def test_a_dirac_run_writes_its_trajectory_picture_and_metrics(tmp_path):
+    run_dir = tmp_path / "run"
+    out = gan_runner(["experiment=dirac", "loss=minimax", "constraint=r1", "constraint.r1.gamma=0.3",
+                      "trainer.max_steps=300", "metrics.every_n_steps=100", "trainer.enable_progress_bar=false",
+                      f"hydra.run.dir={run_dir}"], tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    for picture in ("step_000100", "step_000200", "final"):
+        assert (run_dir / "samples" / f"{picture}.png").stat().st_size > 10_000, picture
+    rows = (run_dir / "samples" / "final.csv").read_text().splitlines()
+    assert rows[0] == "iteration,theta,psi" and rows[1] == "0,1,1" and len(rows) == 302
+    assert len((run_dir / "samples" / "step_000100.csv").read_text().splitlines()) == 102
+    result = results.read(run_dir / "metrics.json")
+    final = result["metrics"]["final"]
+    assert result["objective"] == "distance" and final["converged"] == 1.0 and final["distance"] < 0.01
+    assert final["theta"] == pytest.approx(float(rows[-1].split(",")[1]))
+    # R1 of weight γ: -γ/2 ± √(γ²/4 - f'(0)²), f'(0) = 1/2 (tests/test_dirac.py checks these closed forms)
+    assert (final["field_eig1_re"], final["field_eig1_im"]) == pytest.approx((-0.15, math.sqrt(0.25 - 0.15**2)),
+                                                                             rel=1e-5)
+    assert [h["step"] for h in result["history"]] == [100, 200]
 
 
 def test_missing_data_names_the_path_and_the_download_option(tmp_path):
@@ -77,7 +148,7 @@ def test_an_impossible_evaluation_is_refused_before_any_file_of_a_run(tmp_path):
     out = gan_runner(["data=ring", "model=mlp", "metrics.num_samples=100000", f"hydra.run.dir={run_dir}"], tmp_path)
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == ["gan-runner: error: metrics.num_samples=100000 exceeds the 50000 "
-                                               "training points"]
+                                               "training points of data=ring: set metrics.num_samples to at most 50000"]
     assert not (run_dir / "metrics.json").exists() and not (run_dir / "config.yaml").exists()
 
 

@@ -17,17 +17,17 @@ SETTINGS = ["data=ring", "model=mlp", "model.width=16", "constraint=gp", "optimi
             "trainer.accelerator=cpu", "trainer.enable_progress_bar=false", "trainer.log_every_n_steps=1"]
 
 
-def command(args, run_dir):
-    return [sys.executable, "-m", "gan_runner", *SETTINGS, *args, f"hydra.run.dir={run_dir}"]
+def command(args, run_dir, settings=SETTINGS):
+    return [sys.executable, "-m", "gan_runner", *settings, *args, f"hydra.run.dir={run_dir}"]
 
 
 def env(tmp_path):
     return {**os.environ, "GAN_RUNNER_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
 
 
-def gan_runner(args, run_dir, tmp_path):
-    out = subprocess.run(command(args, run_dir), capture_output=True, text=True, env=env(tmp_path), cwd=tmp_path,
-                         timeout=300)
+def gan_runner(args, run_dir, tmp_path, settings=SETTINGS):
+    out = subprocess.run(command(args, run_dir, settings), capture_output=True, text=True, env=env(tmp_path),
+                         cwd=tmp_path, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     return out
 
@@ -55,6 +55,20 @@ def test_two_processes_train_as_one_process_with_the_global_batch(tmp_path, vari
     assert [h["step"] for h in ra["history"]] == [h["step"] for h in rb["history"]] == [5]
     assert ra["metrics"]["final"]["w1"] == pytest.approx(rb["metrics"]["final"]["w1"], rel=1e-3)
     assert not list(two.glob("checkpoints/*.tmp"))
+
+
+def test_consensus_on_two_processes_is_consensus_on_the_global_batch(tmp_path):
+    """The field v is averaged over the ranks before ‖v‖² is formed: two processes regularize the global batch's
+    field, exactly as one process with the global batch does (not the mean of each rank's ‖v_r‖²)."""
+    settings = [s for s in SETTINGS if not s.startswith(("optimizer.n_critic", "metrics.every_n_steps"))]
+    args = ["optimizer.update=simultaneous", "optimizer.consensus=0.5", "trainer.max_steps=4",
+            "metrics.every_n_steps=0"]
+    two, one = tmp_path / "two", tmp_path / "one"
+    gan_runner([*args, "trainer.devices=2", "data.batch_size=32"], two, tmp_path, settings)
+    gan_runner([*args, "trainer.devices=1", "data.batch_size=64"], one, tmp_path, settings)
+    a, b = weights(two), weights(one)
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6, msg=key)
 
 
 def test_two_processes_killed_and_resumed_end_where_an_uninterrupted_run_does(tmp_path):

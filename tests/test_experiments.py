@@ -20,6 +20,17 @@ def test_preset_trains(cfg_factory, train_steps, name):
     validate(cfg)
     module, before = train_steps(cfg, steps=1)
     assert module.iteration == 1
+    # what the preset sets is what trained: the loss, the constraints, the optimizers and the D steps taken
+    assert type(module.loss).__name__ == cfg.loss._target_.rsplit(".", 1)[1]
+    wanted = sorted(node._target_.rsplit(".", 1)[1] for node in cfg.constraint.values() if node and "_target_" in node)
+    assert sorted(type(c).__name__ for c in module.constraints.items) == wanted
+    opt_g, opt_d = module.optimizers()
+    for opt, lr in ((opt_g, cfg.optimizer.lr_g), (opt_d, cfg.optimizer.lr_d)):
+        assert type(opt.optimizer).__name__ == cfg.optimizer.cls.rsplit(".", 1)[1]
+        group = opt.optimizer.param_groups[0]
+        assert group["lr"] == lr and all(group[k] == (tuple(v) if isinstance(v, list) else v)
+                                         for k, v in (cfg.optimizer.kwargs or {}).items())
+    assert module.n_critic == cfg.optimizer.n_critic
 
 
 def test_presets_carry_their_papers_hyperparameters(cfg_factory):
@@ -30,3 +41,11 @@ def test_presets_carry_their_papers_hyperparameters(cfg_factory):
     assert tuple(gp.optimizer.kwargs.betas) == (0.0, 0.9) and gp.constraint.gp.weight == 10
     assert gp.model.d_norm == "layer"
     assert cfg_factory(["experiment=fgan_js"]).loss.divergence == "js"
+
+
+def test_the_gradient_penalty_weight_follows_the_data_scale_unless_given(cfg_factory):
+    """WGAN-GP's 10 on images; the authors' toy-script 0.1 on PacGAN's mixtures; a given weight wins."""
+    assert cfg_factory(["constraint=gp"]).constraint.gp.weight == 10.0
+    for preset in (["experiment=toy_ring"], ["experiment=toy_grid"], ["data=ring", "model=mlp"]):
+        assert cfg_factory([*preset, "constraint=gp"]).constraint.gp.weight == 0.1
+    assert cfg_factory(["experiment=toy_ring", "constraint=gp", "constraint.gp.weight=10"]).constraint.gp.weight == 10

@@ -71,7 +71,7 @@ def test_csv_logger_records_losses_hyperparameters_and_final_metrics(cfg_factory
     assert len(final) == 1 and int(final[0]["step"]) == losses[4.0]
     assert float(final[0]["final/w1"]) == pytest.approx(_final(out)["w1"])
     params = yaml.safe_load((out / "logs" / "hparams.yaml").read_text())  # plain YAML: no OmegaConf tags
-    assert {"loss": "ns", "constraint": "[sn,gp]", "constraint.gp.weight": 10.0, "model.width": 16,
+    assert {"loss": "ns", "constraint": "[sn,gp]", "constraint.gp.weight": 0.1, "model.width": 16,
             "seed": 0}.items() <= params.items()
 
 

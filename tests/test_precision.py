@@ -24,6 +24,8 @@ SETTINGS = ["data=ring", "model=mlp", "model.width=16", "optimizer.ema_decay=0"]
 CASES = {
     "alternating, gp, 2 D steps": ["constraint=gp", "optimizer.n_critic=2"],
     "simultaneous": ["optimizer.update=simultaneous"],
+    "consensus with r1 (its field's gradient is taken inside the step)": [
+        "optimizer.update=simultaneous", "optimizer.consensus=0.5", "constraint=r1"],
     "gradient normalization": ["constraint=gn"],
     "r1 and spectral norm": ["constraint=[sn,r1]"],
 }

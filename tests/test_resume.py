@@ -33,12 +33,18 @@ def assert_same(a, b):
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
 
 
+# 600 points in batches of 64: 9 batches an epoch, 2 a iteration (n_critic=2), so the crash at iteration 6 is in the
+# second epoch and the resumed run crosses two more epoch boundaries, each with its own shuffle.
+EPOCHS = ["data.source.n=600", "data.batch_size=64"]
+
+
 # InfoGAN: a variant with a head of its own on D's trunk (Q) and codes drawn beside the noise
-@pytest.mark.parametrize("variant", [[], ["variant=infogan"]], ids=["gan", "infogan"])
-def test_straight_equals_crash_and_resume(cfg_factory, tmp_path, monkeypatch, variant):
-    settings = [*SETTINGS, *variant]
+@pytest.mark.parametrize(
+    "data", [[], EPOCHS, ["variant=infogan"]], ids=["within an epoch", "across epochs", "infogan"]
+)
+def test_straight_equals_crash_and_resume(cfg_factory, tmp_path, monkeypatch, data):
     straight, split = tmp_path / "straight", tmp_path / "split"
-    run(cfg_factory([*settings, "trainer.max_steps=12"], straight))
+    run(cfg_factory([*SETTINGS, *data, "trainer.max_steps=12"], straight))
 
     original_build = __import__("gan_runner.build", fromlist=["build_trainer"]).build_trainer
 
@@ -47,15 +53,15 @@ def test_straight_equals_crash_and_resume(cfg_factory, tmp_path, monkeypatch, va
 
     monkeypatch.setattr("gan_runner.run.build_trainer", crashing_build)
     with pytest.raises(SystemExit):
-        run(cfg_factory([*settings, "trainer.max_steps=12"], split))
+        run(cfg_factory([*SETTINGS, *data, "trainer.max_steps=12"], split))
     assert results.read(split / "metrics.json")["status"] == "running"
     monkeypatch.undo()
     monkeypatch.setenv("GAN_RUNNER_CACHE", str(tmp_path / "cache"))
-    run(cfg_factory([*settings, "trainer.max_steps=12"], split))
+    run(cfg_factory([*SETTINGS, *data, "trainer.max_steps=12"], split))
 
     (sd_a, opt_a), (sd_b, opt_b) = weights(straight), weights(split)
     assert_same(sd_a, sd_b)
-    assert not variant or any(".heads.q." in key for key in sd_a)  # the checkpoint holds Q
+    assert "variant=infogan" not in data or any(".heads.q." in key for key in sd_a)  # the checkpoint holds Q
     for o_a, o_b in zip(opt_a, opt_b):
         for (_, s_a), (_, s_b) in zip(sorted(o_a["state"].items()), sorted(o_b["state"].items())):
             assert_same(s_a, s_b)

@@ -3,6 +3,8 @@ import math
 
 import torch
 
+from gan_runner.checks import checked_by, positive
+from gan_runner.data.checks import check_size
 from gan_runner.data.dataset import GanData
 
 
@@ -25,11 +27,18 @@ def sample_mixture(centers: torch.Tensor, std: float, n: int, seed: int) -> torc
     return centers[which] + std * torch.randn(n, 2, generator=g)
 
 
+def _check_points(args: dict, cfg) -> None:
+    positive(args, "n", "std")
+    check_size(args["n"], cfg, "training points")
+
+
+@checked_by(_check_points)
 def ring(n: int = 50_000, std: float = 0.01, seed: int = 1234) -> GanData:
     centers = ring_centers()
     return GanData("ring", sample_mixture(centers, std, n, seed), centers=centers, std=std)
 
 
+@checked_by(_check_points)
 def grid(n: int = 50_000, std: float = 0.05, seed: int = 1234) -> GanData:
     centers = grid_centers()
     return GanData("grid", sample_mixture(centers, std, n, seed), centers=centers, std=std)

@@ -30,6 +30,7 @@ from torch.nn.utils import parametrize
 from gan_runner import distributed, draws, precision, rng
 from gan_runner.constraints import Constraints
 from gan_runner.losses import Loss
+from gan_runner.modules import consensus
 from gan_runner.modules.rules import HistoricalAverage, linear_decay
 
 
@@ -86,6 +87,8 @@ class GAN(L.LightningModule):
         self.opt_cfg = optimizer
         self.n_critic = int(optimizer.get("n_critic", 1))
         self.simultaneous = optimizer.get("update", "alternating") == "simultaneous"
+        self.consensus = float(optimizer.get("consensus", 0.0))  # γ of consensus optimization (modules/consensus.py)
+        self._joint = False  # see joint_graph
         self.ema_decay = float(optimizer.get("ema_decay", 0.0))
         self.ema = copy.deepcopy(self.generator).requires_grad_(False) if self.ema_decay > 0 else None
         self.total_steps = total_steps
@@ -171,8 +174,23 @@ class GAN(L.LightningModule):
         return Batch(Side(real, labels), Side(fake, fake_labels), z)
 
     @contextlib.contextmanager
+    def joint_graph(self):
+        """Objectives whose graphs reach both players' weights: G's objective leaves D unfrozen and keeps D's scores
+        of real data in the graph. For differentiating the joint gradient field (consensus optimization, the
+        Dirac-GAN's Jacobian); the caller decides which gradients it takes (D's objective sees the fakes it is
+        given: undetached, they carry G's graph)."""
+        self._joint = True
+        try:
+            yield
+        finally:
+            self._joint = False
+
+    @contextlib.contextmanager
     def _frozen_discriminator(self):
         """G's step needs gradients through D to the samples, not to D's weights: none are computed."""
+        if self._joint:
+            yield
+            return
         params = [p for p in self.discriminator.parameters() if p.requires_grad]
         for p in params:
             p.requires_grad_(False)
@@ -200,8 +218,8 @@ class GAN(L.LightningModule):
     def g_objective(self, batch: Batch) -> tuple[Tensor, dict]:
         with self._frozen_discriminator():
             v_real = None
-            if self.loss.g_needs_real:  # only its values enter G's loss
-                with torch.no_grad():
+            if self.loss.g_needs_real:  # only its values enter G's step (joint_graph keeps its graph)
+                with contextlib.nullcontext() if self._joint else torch.no_grad():
                     v_real = self.critic(batch.real.x, batch.real.y)
             self._score(batch.fake)
             adversarial = self.g_adversarial(batch, v_real)
@@ -256,15 +274,12 @@ class GAN(L.LightningModule):
     def _simultaneous_step(self, real, labels, opt_g, opt_d) -> dict:
         """Both gradients at the same (G, D); then both players step."""
         batch = self._play(real, labels, train_generator=True)
-        d_batch = Batch(Side(real, batch.real.y), Side(batch.fake.x.detach(), batch.fake.y), batch.z)
-        with parametrize.cached():
-            d_total, d_logs = self.d_objective(d_batch)
-        with parametrize.cached():
-            g_total, g_logs = self.g_objective(batch)
         for optimizer in (opt_d, opt_g):
             optimizer.zero_grad(set_to_none=True)
-        self.manual_backward(d_total)  # D's gradients only: the fakes are detached
-        self.manual_backward(g_total)  # G's gradients only: D is frozen in G's objective
+        if self.consensus > 0:
+            logs = consensus.backward(self, batch, self.consensus)  # both players' gradients + γ∇½‖v‖²
+        else:
+            logs = self._simultaneous_backward(batch)
         distributed.average_gradients(self._d_params)
         distributed.average_gradients(self._g_params)
         scaler = self._grad_scaler()
@@ -273,6 +288,16 @@ class GAN(L.LightningModule):
         precision.match_scale([p.grad for p in self._g_params if p.grad is not None], scale, scaler)
         opt_g.step()
         self.constraints.after_d_step(self.discriminator)
+        return logs
+
+    def _simultaneous_backward(self, batch: Batch) -> dict:
+        d_batch = Batch(Side(batch.real.x, batch.real.y), Side(batch.fake.x.detach(), batch.fake.y), batch.z)
+        with parametrize.cached():
+            d_total, d_logs = self.d_objective(d_batch)
+        with parametrize.cached():
+            g_total, g_logs = self.g_objective(batch)
+        self.manual_backward(d_total)  # D's gradients only: the fakes are detached
+        self.manual_backward(g_total)  # G's gradients only: D is frozen in G's objective
         return {**d_logs, **g_logs}
 
     def _grad_scaler(self):

@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no display on clusters and CI
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from gan_runner.sweep.summary import STATUSES, Row  # noqa: E402
 
@@ -101,6 +102,10 @@ def learning_curves(rows: list[Row], objective: str, path: Path) -> bool:
                 ax.fill_between(xs, low, high, color=colors(i), alpha=0.12, linewidth=0)
         ax.set_title(title)
         ax.set_xlabel("iteration (G steps)")
+        # Iterations are whole numbers from 0: one evaluation alone would otherwise sit on a fractional axis.
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlim(left=0)
+        ax.ticklabel_format(axis="y", useOffset=False)  # values, not "1e-5 + 9.968e-1" offsets
         ax.grid(alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=8, frameon=False)

@@ -77,6 +77,8 @@ def run_job(cfg: DictConfig) -> float:
     sweeping = HydraConfig.get().mode == RunMode.MULTIRUN
     record = {"pid": os.getpid(), "host": socket.gethostname(), "process_started_at": process_started_at(),
               "started_at": time.time(), "index_in_process": _jobs_in_process}
+    metrics_path = out / "metrics.json"
+    before = _read_quietly(metrics_path)
     try:
         # Everything a job does is inside the failure record, placing it and importing torch included: an
         # exception that escaped here would end a joblib sweep and leave the job without a status.
@@ -95,5 +97,14 @@ def run_job(cfg: DictConfig) -> float:
         return math.inf
     finally:
         record["ended_at"] = time.time()
-        if (out / "metrics.json").exists():
-            results.write(out / "metrics.json", {**results.read(out / "metrics.json"), "job": record})
+        after = _read_quietly(metrics_path)
+        # A completed job run again only returned its result: its record of the job that made it stays.
+        if after is not None and after != before:
+            results.write(metrics_path, {**after, "job": record})
+
+
+def _read_quietly(path: Path) -> dict | None:
+    try:
+        return results.read(path)
+    except ValueError:  # a truncated file: the run rewrites it or records its failure
+        return None

@@ -10,6 +10,7 @@ from pathlib import Path
 from gan_runner.errors import UserError
 from gan_runner.sweep import figures, markdown
 from gan_runner.sweep.collect import collect
+from gan_runner.sweep.resume import resume_command
 from gan_runner.sweep.summary import common_overrides, group, main_objective, metric_names, ranked, write_csv
 
 
@@ -47,6 +48,11 @@ def main(argv: list[str] | None = None) -> None:
     table = report.read_text().split("\n\n")
     print("\n\n".join(part for part in table if part.startswith("|") or part.startswith("# ")))
     print(f"\nwrote {report}, summary.csv and plots in {args.sweep_dir}")
+    unfinished = [job for job in collect(args.sweep_dir) if job.status != "completed"]
+    command = resume_command(args.sweep_dir)
+    if unfinished and command:
+        print(f"{len(unfinished)} job(s) did not complete; to resume the sweep (completed jobs are not run again):"
+              f"\n  {command}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ BROKEN = "optimizer.kwargs.betas=[0.5,2.0]"  # passes every check before the run
 def partly_failed(tmp_path_factory):
     """A 2 x 2 grid in which both jobs of one configuration raise."""
     tmp = tmp_path_factory.mktemp("failing")
-    out = run_cli(["-m", f"hydra.sweep.dir={tmp / 'sweep'}", "optimizer.kwargs.betas=[0.5,0.999],[0.5,2.0]", "seed=0,1", *TINY,
+    out = run_cli(["-m", f"hydra.sweep.dir={tmp / 'sweep'}", f"{GOOD},{BROKEN.split('=', 1)[1]}", "seed=0,1", *TINY,
                    "trainer.max_steps=10"], tmp)
     return out, tmp / "sweep"
 

@@ -18,6 +18,7 @@ def test_parallel_cpu_grid(gan_runner, tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     jobs = job_records(sweep)
     assert [j["status"] for j in jobs] == ["completed"] * 4
+    assert "Warning" not in out.stdout + out.stderr  # the workers are as quiet as a single run
     assert {j["job"]["threads"] for j in jobs} == {1}  # 2 jobs x 1 thread on 2 cores
     assert len({j["job"]["pid"] for j in jobs}) == 2
     spans = [(j["job"]["started_at"], j["job"]["ended_at"], j["job"]["pid"]) for j in jobs]

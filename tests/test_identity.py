@@ -1,0 +1,106 @@
+"""A run's identity is its configuration: a folder's results are returned, resumed or extended only for the same one,
+and a sweep run again in its folder runs only what is missing."""
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from gan_runner import results
+from gan_runner.errors import UserError
+from gan_runner.run import run
+from gan_runner.sweep.resume import resume_command
+
+TOY = ["data=ring", "model=mlp", "model.width=16", "trainer.enable_progress_bar=false", "metrics.every_n_steps=0",
+       "metrics.num_samples=200", "checkpoint_every_n_steps=3"]
+
+
+def stamps(out):
+    return [(out / name).stat().st_mtime_ns for name in ("metrics.json", "checkpoints/last.ckpt", "config.yaml")]
+
+
+def weights(out):
+    return torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+
+
+def test_another_configuration_in_the_same_folder_is_refused_and_changes_nothing(cfg_factory, tmp_path):
+    out = tmp_path / "run"
+    run(cfg_factory([*TOY, "trainer.max_steps=3", "loss=ns"], out))
+    before = stamps(out)
+    for changed in (["loss=hinge"], ["optimizer.lr_d=1e-3"], ["trainer.max_steps=6", "seed=1"]):
+        with pytest.raises(UserError) as err:
+            run(cfg_factory([*TOY, "trainer.max_steps=3", *changed], out))
+        message = str(err.value)
+        assert "\n" not in message and "holds a run of another configuration" in message and "hydra.run.dir" in message
+    assert "loss._target_=gan_runner.losses.NonSaturating there, gan_runner.losses.Hinge now" in str(
+        pytest.raises(UserError, run, cfg_factory([*TOY, "trainer.max_steps=3", "loss=hinge"], out)).value)
+    assert stamps(out) == before
+
+
+@pytest.mark.parametrize("schedule, key", [(["constraint=noise"], "constraint.noise.anneal_steps"),
+                                           (["optimizer.lr_decay=linear"], "optimizer.lr_decay_steps")])
+def test_a_horizon_that_follows_max_steps_is_not_extended_silently(cfg_factory, tmp_path, schedule, key):
+    out = tmp_path / "run"
+    run(cfg_factory([*TOY, *schedule, "trainer.max_steps=4"], out))
+    with pytest.raises(UserError, match=f"{key}=4 there, 8 now; {key} follows trainer.max_steps; to extend the run "
+                                        f"with its first horizon pass {key}=4"):
+        run(cfg_factory([*TOY, *schedule, "trainer.max_steps=8"], out))
+    # pinned to the first run's horizon, the extension is the straight run with that horizon
+    run(cfg_factory([*TOY, *schedule, "trainer.max_steps=8", f"{key}=4"], out))
+    straight = tmp_path / "straight"
+    run(cfg_factory([*TOY, *schedule, "trainer.max_steps=8", f"{key}=4"], straight))
+    a, b = weights(out), weights(straight)
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+
+
+def test_a_finished_run_asked_for_another_evaluation_is_evaluated_again(cfg_factory, tmp_path):
+    out = tmp_path / "run"
+    run(cfg_factory([*TOY, "trainer.max_steps=3"], out))
+    ckpt = (out / "checkpoints" / "last.ckpt").stat().st_mtime_ns
+    first = results.read(out / "metrics.json")
+    assert first["metrics"]["protocol"]["num_fake"] == 200
+    again = run(cfg_factory([*TOY, "trainer.max_steps=3", "metrics.num_samples=400"], out))
+    second = results.read(out / "metrics.json")
+    assert second["metrics"]["protocol"]["num_fake"] == 400 and second["metrics"]["final"]["w1"] == again
+    assert second["metrics"]["final"] != first["metrics"]["final"] and second["step"] == 3
+    assert (out / "checkpoints" / "last.ckpt").stat().st_mtime_ns == ckpt  # evaluated, not trained
+
+
+def test_a_run_cannot_be_shortened(cfg_factory, tmp_path):
+    out = tmp_path / "run"
+    run(cfg_factory([*TOY, "trainer.max_steps=6"], out))
+    with pytest.raises(UserError, match="holds a run of 6 iterations; trainer.max_steps=3 cannot shorten it"):
+        run(cfg_factory([*TOY, "trainer.max_steps=3"], out))
+
+
+def test_a_run_being_trained_by_another_process_is_refused(cfg_factory, tmp_path):
+    out = tmp_path / "run"
+    run(cfg_factory([*TOY, "trainer.max_steps=3"], out))
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        record = results.read(out / "metrics.json")
+        results.write(out / "metrics.json", {**record, "status": "running",
+                                             "process": {"pid": other.pid, "host": __import__("socket").gethostname()}})
+        with pytest.raises(UserError, match=f"is being trained right now by process {other.pid}"):
+            run(cfg_factory([*TOY, "trainer.max_steps=6"], out))
+    finally:
+        other.kill()
+
+
+def test_a_sweep_run_again_in_its_folder_runs_only_what_is_missing(tmp_path):
+    sweep = tmp_path / "sweep"
+    args = [sys.executable, "-m", "gan_runner", "-m", f"hydra.sweep.dir={sweep}", *TOY, "trainer.max_steps=3"]
+    env = {**__import__("os").environ, "GAN_RUNNER_CACHE": str(tmp_path / "cache")}
+    first = subprocess.run([*args, "loss=ns"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    [ns_job] = [d for d in sweep.iterdir() if d.is_dir()]
+    assert "loss=ns" in ns_job.name.split(",")  # the folder is named by the job's configuration
+    before = stamps(ns_job)
+    again = subprocess.run([*args, "loss=ns,hinge"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert stamps(ns_job) == before  # the completed job returned its result without training or writing
+    [hinge_job] = [d for d in sweep.iterdir() if d.is_dir() and d != ns_job]
+    assert results.read(hinge_job / "metrics.json")["status"] == "completed"
+    command = resume_command(sweep)
+    assert command.startswith("gan-runner -m ") and "loss=ns,hinge" in command and f"hydra.sweep.dir={sweep}" in command

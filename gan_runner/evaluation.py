@@ -13,7 +13,6 @@ from omegaconf import DictConfig
 
 from gan_runner import dashboard, draws, plots
 from gan_runner.data.dataset import GanData
-from gan_runner.errors import UserError
 from gan_runner.metrics.toy import critic_w1_estimate, exact_w1, mode_metrics
 
 EVAL_SEED = 12345
@@ -37,18 +36,21 @@ def balanced_labels(n: int, num_classes: int) -> torch.Tensor | None:
     return torch.arange(n) % num_classes if num_classes else None
 
 
-def generate(module, n: int, seed: int = EVAL_SEED, batch: int = 500) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """n samples from the module's evaluation generator (EMA when enabled), and the labels they were asked for
-    (balanced classes; None when G is unconditional). Call inside `untouched(module)`."""
+def generated_batches(module, n: int, seed: int = EVAL_SEED, batch: int = 500):
+    """n samples from the module's evaluation generator (EMA when enabled), batch by batch on its device, each with
+    the labels it was asked for (balanced classes; None when G is unconditional). Call inside `untouched(module)`."""
     torch.manual_seed(seed)
     labels = balanced_labels(n, module.num_classes)
-    images, given = [], []
     for start in range(0, n, batch):
         wanted = labels[start:start + batch].to(module.device) if labels is not None else None
         z, y = module.sample_latent(min(batch, n - start), wanted)
-        images.append(module.generate(z, y, module.sampler()).float().cpu())
-        given.append(y)
-    return torch.cat(images), (labels if given[0] is not None else None)
+        yield module.generate(z, y, module.sampler()).float(), (labels[start:start + batch] if y is not None else None)
+
+
+def generate(module, n: int, seed: int = EVAL_SEED) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """All n at once, on the CPU (see `generated_batches`)."""
+    images, labels = zip(*generated_batches(module, n, seed))
+    return torch.cat(images).cpu(), (torch.cat(labels) if labels[0] is not None else None)
 
 
 def reference(data: GanData, n: int) -> torch.Tensor:
@@ -59,34 +61,36 @@ def reference(data: GanData, n: int) -> torch.Tensor:
 
 class ImageEvaluation:
     def __init__(self, cfg: DictConfig, data: GanData, device: torch.device):
-        from gan_runner.metrics.extractor import load_inception, load_or_train_extractor
+        from gan_runner.metrics import spaces
         from gan_runner.metrics.image import ImageEvaluator
 
-        if cfg.extractor == "inception":
-            extractor, protocol = load_inception(cfg.inception_weights), {"extractor": "inception"}
-        elif data.y is None:
-            raise UserError(f"data={data.name} has no labels to train the LeNet feature space on: use "
-                            "metrics.extractor=inception metrics.inception_weights=<file>")
-        else:
-            dataset_id = f"{data.name}-{'x'.join(map(str, data.x.shape[1:]))}"
-            extractor, protocol = load_or_train_extractor(data.x, data.y, dataset_id, cfg.cache_dir, data.num_classes)
+        extractor, protocol = spaces.feature_space(cfg, data)
+        extractor = extractor.to(device)
+        real = spaces.reference(cfg, data, extractor, device)
         self.num_samples, self.grid_size, self.pictures = cfg.num_samples, cfg.grid_size, cfg.pictures
-        self.metric = ImageEvaluator(data.x, extractor.to(device), protocol, cfg.num_samples,
-                                     cfg.kid_subset_size, device=device)
+        self.metric = ImageEvaluator(extractor, real, protocol, cfg.num_samples, cfg.kid_subset_size, device=device)
         self.protocol = self.metric.protocol
 
     def __call__(self, module, picture: Path | None = None) -> dict[str, float]:
+        shown = []
+
+        def fakes():
+            # Only features are kept of the generated images; the first grid_size are drawn as well.
+            for images, _ in generated_batches(module, self.num_samples):
+                if sum(map(len, shown)) < self.grid_size:
+                    shown.append(images[: self.grid_size].cpu())
+                yield images
+
         with untouched(module):
-            fake, _ = generate(module, self.num_samples)
+            result = self.metric(fakes())
         if picture is not None and self.pictures:
-            dashboard.log_samples(module.logger, plots.save_grid(fake[: self.grid_size], picture), module.iteration)
-        return self.metric(fake)
+            grid = torch.cat(shown)[: self.grid_size]
+            dashboard.log_samples(module.logger, plots.save_grid(grid, picture), module.iteration)
+        return result
 
 
 class ToyEvaluation:
     def __init__(self, cfg: DictConfig, data: GanData, device: torch.device):
-        if cfg.num_samples > len(data):
-            raise UserError(f"metrics.num_samples={cfg.num_samples} exceeds the {len(data)} training points")
         self.data, self.num_samples, self.pictures = data, cfg.num_samples, cfg.pictures
         self.real = reference(data, cfg.num_samples)
         self.protocol = {"num_real": cfg.num_samples, "num_fake": cfg.num_samples, "mode_radius": "3 std",

@@ -6,7 +6,10 @@ from the decode cache), converted batch by batch: a job never holds a float copy
 from dataclasses import dataclass
 
 import torch
+from omegaconf import DictConfig
 from torch import Tensor
+
+from gan_runner.errors import UserError
 
 
 @dataclass
@@ -17,6 +20,7 @@ class GanData:
     num_classes: int = 0
     centers: Tensor | None = None  # mixture means, for toy data (mode metrics)
     std: float = 0.0               # mixture standard deviation, for toy data
+    content_id: str | None = None  # a hash of the source's contents when it has one (a folder's decode cache key)
 
     @property
     def kind(self) -> str:
@@ -38,3 +42,30 @@ class GanData:
 def to_unit_range(images_uint8: Tensor) -> Tensor:
     """uint8 pixels [0, 255] as float32 in [-1, 1]."""
     return images_uint8.to(torch.float32) / 127.5 - 1
+
+
+def check_size(n: int, what: str, cfg: DictConfig) -> None:
+    """Before any work: a data set of `n` samples must hold one global batch, and the real samples an evaluation
+    compares with (unless FID compares with the statistics of the whole set, metrics.reference=train_set)."""
+    from gan_runner import hardware  # Lightning: only where configs are checked
+
+    try:
+        ranks = hardware.world_size(cfg.trainer)
+    except UserError:  # devices this machine lacks: checked where the job runs (a cluster node)
+        ranks = 1
+    batch = cfg.data.batch_size
+    if batch * ranks > n:
+        across = f" x {ranks} ranks" if ranks > 1 else ""
+        raise UserError(f"data.batch_size={batch}{across} exceeds the {n} {what}: set data.batch_size to at most "
+                        f"{n // ranks}")
+    wanted = cfg.metrics.num_samples
+    if cfg.metrics.reference == "sample" and wanted > n:
+        raise UserError(f"metrics.num_samples={wanted} exceeds the {n} {what}: set metrics.num_samples to at most {n}")
+
+
+def sized(n: int, what: str):
+    """The check of a source whose size is known without reading it."""
+    def check(args: dict, cfg: DictConfig) -> None:
+        check_size(n, what, cfg)
+
+    return check

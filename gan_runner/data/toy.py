@@ -2,8 +2,10 @@
 import math
 
 import torch
+from omegaconf import DictConfig
 
-from gan_runner.data.dataset import GanData
+from gan_runner.checks import checked_by, positive
+from gan_runner.data.dataset import GanData, check_size
 
 
 def ring_centers(modes: int = 8, radius: float = 1.0) -> torch.Tensor:
@@ -25,11 +27,18 @@ def sample_mixture(centers: torch.Tensor, std: float, n: int, seed: int) -> torc
     return centers[which] + std * torch.randn(n, 2, generator=g)
 
 
+def _check(args: dict, cfg: DictConfig) -> None:
+    positive(args, "n")
+    check_size(args["n"], "training points", cfg)
+
+
+@checked_by(_check)
 def ring(n: int = 50_000, std: float = 0.01, seed: int = 1234) -> GanData:
     centers = ring_centers()
     return GanData("ring", sample_mixture(centers, std, n, seed), centers=centers, std=std)
 
 
+@checked_by(_check)
 def grid(n: int = 50_000, std: float = 0.05, seed: int = 1234) -> GanData:
     centers = grid_centers()
     return GanData("grid", sample_mixture(centers, std, n, seed), centers=centers, std=std)

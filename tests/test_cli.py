@@ -61,6 +61,7 @@ BAD = [
     (["metrics.extractor=vgg"], "metrics.extractor='vgg': choose auto, lenet, random, inception"),
     (["metrics.reference=all"], "metrics.reference='all': choose sample or train_set"),
     (["data=ring", "model=mlp", "metrics.reference=train_set"], "metrics.reference=train_set is for images"),
+    (["metrics=standard"], "no Inception weights at"),
 ]
 
 

@@ -1,12 +1,16 @@
-"""The real side of the metrics: the whole training set's statistics (metrics.reference=train_set) and a sample's
-features, computed batch by batch, cached once per data set and feature space."""
+"""The real side of the metrics: the whole training set's statistics (metrics=standard's protocol) and a sample's
+features, computed batch by batch, cached once per data set and feature space; metrics=standard's machinery through
+the LeNet space, since Inception weights are not on this machine."""
 import copy
 
+import hydra.utils
 import pytest
 import torch
 from torchmetrics.image import FrechetInceptionDistance
 
+from gan_runner.build import build_module
 from gan_runner.data.dataset import GanData
+from gan_runner.evaluation import ImageEvaluation
 from gan_runner.metrics import reference as reference_module
 from gan_runner.metrics.image import _Precomputed, frechet_distance
 from gan_runner.metrics.reference import moments, sample_reference, train_set_reference
@@ -55,3 +59,17 @@ def test_computed_once_per_data_and_feature_space(lenet, mnist5k, tmp_path, monk
     assert build(small, other_net).features_sum == pytest.approx(2 * first.features_sum)
     assert not torch.equal(build(other_data, lenet.model).features_sum, first.features_sum)
     assert len(list((tmp_path / "reference").glob("*.pt"))) == 3
+
+
+def test_standard_protocol_machinery_in_lenet_space(cfg_factory):
+    """metrics=standard with the LeNet space: FID against all 1,797 digits, IS in 10 splits, no KID or PRDC."""
+    cfg = cfg_factory(["data=digits", "model=mlp", "metrics=standard", "metrics.extractor=lenet",
+                       "metrics.num_samples=1000"])
+    data = hydra.utils.instantiate(cfg.data.source)
+    evaluation = ImageEvaluation(cfg.metrics, data, torch.device("cpu"))
+    protocol = evaluation.protocol
+    assert protocol["extractor"] == "lenet" and protocol["reference"] == "statistics of the whole training set"
+    assert protocol["num_real"] == 1797 and protocol["num_fake"] == 1000 and protocol["is_splits"] == 10
+    assert protocol["metrics"] == ["fid", "is"] and "kid_subset_size" not in protocol
+    result = evaluation(build_module(cfg, data))
+    assert set(result) == {"fid", "is_mean", "is_std"} and result["fid"] > 0

@@ -101,6 +101,7 @@ class Listing:
 
 def list_folder(root: str) -> Listing:
     """Lists and never decodes: cheap enough for the checks that run before any work."""
+    root = os.path.expanduser(root)  # data.root=~/faces reaches us unexpanded where the shell leaves it
     if not os.path.isdir(root):
         raise UserError(f"image folder {root} does not exist; set data.root= to a folder of images")
     if any(entry.is_dir() for entry in os.scandir(root)):

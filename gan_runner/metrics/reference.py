@@ -24,6 +24,7 @@ from gan_runner.metrics.extractor import fingerprint, weights_id
 log = logging.getLogger(__name__)
 
 BATCH = 250
+FORMAT = 1  # of the cached files: bump it and every older one is computed again
 
 
 @dataclass
@@ -48,7 +49,8 @@ def moments(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _cached(data: GanData, extractor: nn.Module, n: str, cache_dir, compute) -> dict:
-    key = f"{fingerprint(data)} {weights_id(extractor)} {n}"
+    # The file is named by its key: other data, another feature space or FORMAT is another file.
+    key = f"{FORMAT} {fingerprint(data)} {weights_id(extractor)} {n}"
     name = f"{data.name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}-{n}.pt"
 
     def read(path: Path) -> dict | None:
@@ -60,7 +62,7 @@ def _cached(data: GanData, extractor: nn.Module, n: str, cache_dir, compute) -> 
 
     def make(tmp: Path) -> None:
         start = time.perf_counter()
-        torch.save({"key": key, **compute()}, tmp)
+        torch.save({"key": key, **compute()}, tmp)  # the key inside says what the file holds
         log.info("reference features of %s (%s images) computed in %.1f s", data.name, n, time.perf_counter() - start)
 
     return cache.once(Path(cache_dir).expanduser() / "reference" / name, read, make)

@@ -31,11 +31,10 @@ def check(cfg: DictConfig) -> None:
 
 def feature_space(cfg: DictConfig, data: GanData):
     """(extractor, protocol) of `cfg.extractor` for this data."""
-    name = cfg.extractor
+    name, chosen = cfg.extractor, {}
     if name == "auto":
         name = "lenet" if data.y is not None else "random"
-    chosen = {"chosen_by": f"metrics.extractor=auto: the data {'has' if data.y is not None else 'has no'} labels"} \
-        if cfg.extractor == "auto" else {}
+        chosen = {"chosen_by": f"metrics.extractor=auto: the data {'has' if data.y is not None else 'has no'} labels"}
     if name == "lenet":
         extractor, protocol = load_or_train_extractor(data, cfg.cache_dir)
     elif name == "random":

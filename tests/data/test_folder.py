@@ -65,6 +65,12 @@ def test_flat_folder_has_no_labels_and_converts_to_grayscale(tmp_path):
     assert data.x.amax(dim=(1, 2, 3)).tolist() == grey and data.x.amin(dim=(1, 2, 3)).tolist() == grey
 
 
+def test_a_root_under_home_is_expanded(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    noise_folder(tmp_path / "faces", 2)
+    assert len(image_folder("~/faces", image_size=8, channels=3, cache_dir=str(tmp_path / "cache"))) == 2
+
+
 def test_missing_folder_is_one_line(tmp_path):
     missing = tmp_path / "nowhere"
     with pytest.raises(UserError) as err:

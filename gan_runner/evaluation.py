@@ -19,8 +19,8 @@ from gan_runner.callbacks import ParameterTrajectory
 from gan_runner.data.dataset import GanData
 from gan_runner.errors import UserError
 from gan_runner.metrics import dynamics
-from gan_runner.metrics.classes import ClassMetrics, lenet_classifier
-from gan_runner.metrics.extractor import LeNetFeatures
+from gan_runner.metrics.classes import ClassMetrics
+from gan_runner.metrics.extractor import LeNetFeatures, load_or_train_extractor
 from gan_runner.metrics.toy import critic_w1_estimate, exact_w1, mode_metrics
 from gan_runner.modules.consensus import player_params
 
@@ -46,18 +46,21 @@ def balanced_labels(n: int, num_classes: int) -> torch.Tensor | None:
     return torch.arange(n) % num_classes if num_classes else None
 
 
-def generate(module, n: int, seed: int = EVAL_SEED, batch: int = 500) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """n samples from the module's evaluation generator (EMA when enabled), and the labels they were asked for
-    (balanced classes; None when G is unconditional). Call inside `untouched(module)`."""
+def generated_batches(module, n: int, seed: int = EVAL_SEED, batch: int = 500):
+    """n samples from the module's evaluation generator (EMA when enabled), batch by batch on its device, each with
+    the labels it was asked for (balanced classes; None when G is unconditional). Call inside `untouched(module)`."""
     torch.manual_seed(seed)
     labels = balanced_labels(n, module.num_classes)
-    images, given = [], []
     for start in range(0, n, batch):
         wanted = labels[start:start + batch].to(module.device) if labels is not None else None
         z, y = module.sample_latent(min(batch, n - start), wanted)
-        images.append(module.generate(z, y, module.sampler()).float().cpu())
-        given.append(y)
-    return torch.cat(images), (labels if given[0] is not None else None)
+        yield module.generate(z, y, module.sampler()).float(), (labels[start:start + batch] if y is not None else None)
+
+
+def generate(module, n: int, seed: int = EVAL_SEED) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """All n at once, on the CPU (see `generated_batches`)."""
+    images, labels = zip(*generated_batches(module, n, seed))
+    return torch.cat(images).cpu(), (torch.cat(labels) if labels[0] is not None else None)
 
 
 def reference_indices(data: GanData, n: int) -> torch.Tensor:
@@ -73,7 +76,7 @@ def class_metrics(cfg: DictConfig, data: GanData, device: torch.device, extracto
     """The class metrics of labelled images, with the LeNet classifier (the FID extractor itself when it is one)."""
     if data.y is None:
         return None
-    classifier = extractor if isinstance(extractor, LeNetFeatures) else lenet_classifier(data, cfg.cache_dir)[0]
+    classifier = extractor if isinstance(extractor, LeNetFeatures) else load_or_train_extractor(data, cfg.cache_dir)[0]
     index = reference_indices(data, cfg.num_samples)
     return ClassMetrics(classifier, data.samples(index), data.y[index], data.num_classes, device)
 
@@ -102,42 +105,49 @@ def by_class(images: torch.Tensor, labels: torch.Tensor, per_class: int = PER_CL
 
 class ImageEvaluation:
     def __init__(self, cfg: DictConfig, data: GanData, device: torch.device):
-        from gan_runner.metrics.extractor import load_inception, load_or_train_extractor
+        from gan_runner.metrics import spaces
         from gan_runner.metrics.image import ImageEvaluator
 
-        if cfg.extractor == "inception":
-            extractor, protocol = load_inception(cfg.inception_weights), {"extractor": "inception"}
-        elif data.y is None:
-            raise UserError(f"data={data.name} has no labels to train the LeNet feature space on: use "
-                            "metrics.extractor=inception metrics.inception_weights=<file>")
-        else:
-            dataset_id = f"{data.name}-{'x'.join(map(str, data.x.shape[1:]))}"
-            extractor, protocol = load_or_train_extractor(data.x, data.y, dataset_id, cfg.cache_dir, data.num_classes)
+        extractor, protocol = spaces.feature_space(cfg, data)
+        extractor = extractor.to(device)
+        real = spaces.reference(cfg, data, extractor, device)
         self.num_samples, self.grid_size, self.pictures = cfg.num_samples, cfg.grid_size, cfg.pictures
-        self.metric = ImageEvaluator(data.x, extractor.to(device), protocol, cfg.num_samples,
-                                     cfg.kid_subset_size, device=device)
+        self.metric = ImageEvaluator(extractor, real, protocol, cfg.num_samples, cfg.kid_subset_size, device=device)
         self.protocol = self.metric.protocol
         self.data, self.classes = data, class_metrics(cfg, data, device, extractor)
 
     def __call__(self, module, picture: Path | None = None) -> dict[str, float]:
         shown = picture if self.pictures else None
+        kept, classified, given = [], [], []
+        wanted = PER_CLASS * module.num_classes if module.num_classes else self.grid_size  # one row per class
+
+        def fakes():
+            # Only features are kept of the generated images (and the first few, for the picture).
+            for images, labels in generated_batches(module, self.num_samples):
+                if sum(map(len, kept)) < wanted:
+                    kept.append(images[:wanted].cpu())
+                if self.classes is not None:
+                    classified.append(self.classes.classify(images))
+                given.append(labels)
+                yield images
+
         with untouched(module):
-            fake, labels = generate(module, self.num_samples)
+            result = self.metric(fakes())
             extra = module.variant_metrics(VariantEvaluation(self.classes and self.classes.logits, self.data, shown,
                                                              module.logger, module.iteration))
+        labels = torch.cat(given) if given[0] is not None else None
         if shown is not None:
-            grid, per_row = (fake[: self.grid_size], None) if labels is None else (by_class(fake, labels), PER_CLASS)
+            fake = torch.cat(kept)[:wanted]
+            grid, per_row = (fake, None) if labels is None else (by_class(fake, labels[:len(fake)]), PER_CLASS)
             dashboard.log_samples(module.logger, plots.save_grid(grid, shown, per_row), module.iteration)
-        result = self.metric(fake)
         if self.classes is not None:
-            result.update(self.classes(fake, labels))
+            features, logits = (torch.cat(part) for part in zip(*classified))
+            result.update(self.classes.scores(features, logits, labels))
         return {**result, **extra}
 
 
 class ToyEvaluation:
     def __init__(self, cfg: DictConfig, data: GanData, device: torch.device):
-        if cfg.num_samples > len(data):
-            raise UserError(f"metrics.num_samples={cfg.num_samples} exceeds the {len(data)} training points")
         self.data, self.num_samples, self.pictures = data, cfg.num_samples, cfg.pictures
         self.real = reference(data, cfg.num_samples)
         self.protocol = {"num_real": cfg.num_samples, "num_fake": cfg.num_samples, "mode_radius": "3 std",

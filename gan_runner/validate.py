@@ -10,6 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 from gan_runner import hardware
 from gan_runner.checks import check_components
 from gan_runner.errors import UserError
+from gan_runner.metrics import spaces
 
 # key -> (type, lower bound or None, strictly greater?)
 _NUMBERS = {
@@ -124,5 +125,8 @@ def _combinations(cfg: DictConfig) -> None:
                         " batch (WGAN-GP, sec. 4): set model.d_norm=layer (or none)")
     if str(cfg.logger.get("_target_", "")).endswith("WandbLogger") and not cfg.logger.get("offline", False):
         _check_wandb_credentials()
-    if cfg.data.kind == "image" and cfg.metrics.extractor not in ("lenet", "inception"):
-        raise UserError(f"metrics.extractor={cfg.metrics.extractor!r}: choose lenet or inception")
+    if cfg.data.kind == "image":
+        spaces.check(cfg)
+    elif cfg.metrics.reference != "sample":
+        raise UserError(f"metrics.reference={cfg.metrics.reference} is for images: 2-D points compare with a sample, "
+                        "metrics.reference=sample")

@@ -1,11 +1,14 @@
 """The command line as a user types it: subprocesses, real Hydra, one-line errors for bad input."""
+import json
 import math
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from gan_runner import results
 
@@ -14,7 +17,8 @@ FAST = ["data=ring", "model=mlp", "model.width=16", "trainer.max_steps=6", "metr
 
 
 def gan_runner(args, tmp_path, **kw):
-    env = {**os.environ, "GAN_RUNNER_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline"}
+    env = {**os.environ, "GAN_RUNNER_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline",
+           "TORCH_HOME": str(tmp_path / "torch")}  # no Inception weights, whatever this machine holds
     return subprocess.run([sys.executable, "-m", "gan_runner", *args], capture_output=True, text=True,
                           env=env, cwd=tmp_path, timeout=300, **kw)
 
@@ -64,8 +68,8 @@ BAD = [
     (["constraint=gp", "constraint.gp.weight=-1"], "constraint.gp: weight must be >= 0"),
     (["constraint=dragan", "constraint.dragan.mode=both"], "mode in ('paper', 'code')"),
     (["loss.real_label=1.5"], "loss.real_label must be in (0, 1]"),
-    (["data=ring", "model=mlp", "data.batch_size=60000"], "data.batch_size=60000 exceeds the 50000 training points"),
-    (["data=digits", "metrics.num_samples=5000"], "metrics.num_samples=5000 exceeds the 1797 images of data=digits"),
+    (["data=ring", "model=mlp", "data.batch_size=60000"],
+     "data.batch_size=60000 exceeds the 50000 training points of data=ring"),
     # hardware that is not there, ways of training that would not be exact
     (["trainer.accelerator=gpu"], "trainer.accelerator=gpu but this machine has no usable CUDA GPU"),
     (["trainer.accelerator=cpu", "trainer.devices=0"], "trainer.devices=0: on CPU give a number of processes"),
@@ -86,6 +90,15 @@ BAD = [
                                             "weight by its spectral norm"),
     (["optimizer.consensus=1"], "optimizer.consensus=1 regularizes the simultaneous gradient field (Mescheder 2017, "
                                 "Algorithm 1): set optimizer.update=simultaneous"),
+    (["data.batch_size=6000"], "data.batch_size=6000 exceeds the 5000 mnist5k images: set data.batch_size to at most "
+                               "5000"),
+    (["trainer.devices=2", "data.batch_size=3000"], "data.batch_size=3000 x 2 ranks exceeds the 5000 mnist5k images: "
+                                                    "set data.batch_size to at most 2500"),
+    (["data=digits", "metrics.num_samples=2000"], "metrics.num_samples=2000 exceeds the 1797 digits images"),
+    (["metrics.extractor=vgg"], "metrics.extractor='vgg': choose auto, lenet, random, inception"),
+    (["metrics.reference=all"], "metrics.reference='all': choose sample or train_set"),
+    (["data=ring", "model=mlp", "metrics.reference=train_set"], "metrics.reference=train_set is for images"),
+    (["metrics=standard"], "no Inception weights at"),
 ]
 
 
@@ -163,3 +176,55 @@ def test_corrupt_checkpoint_is_refused_and_kept(tmp_path):
     assert len(lines) == 1 and "cannot be resumed" in lines[0] and "last.ckpt" in lines[0], out.stderr
     assert (run_dir / "checkpoints" / "last.ckpt").read_bytes() == garbage
     assert not (run_dir / "metrics.json").exists()
+
+
+@pytest.fixture
+def flat_folder(tmp_path):
+    """40 small PNGs, no class subfolders (the CelebA layout)."""
+    root = tmp_path / "images"
+    root.mkdir()
+    for i in range(40):
+        pixels = np.random.default_rng(i).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(root / f"{i:02d}.png")
+    return root
+
+
+FOLDER_BAD = [
+    (["data.batch_size=64"], "data.batch_size=64 exceeds the 40 images in data.root={root}: set data.batch_size to "
+                             "at most 40"),
+    (["data.batch_size=8", "metrics.num_samples=100"], "metrics.num_samples=100 exceeds the 40 images in "
+                                                       "data.root={root}: set metrics.num_samples to at most 40"),
+    (["data.batch_size=8", "metrics.num_samples=40", "metrics.extractor=lenet"],
+     "data.root={root} has no class subfolders, so no labels to train the LeNet feature space on"),
+    (["data.channels=4"], "data.channels=4 must be 1 (grayscale) or 3 (RGB)"),
+    (["data.root={root}/nowhere"], "image folder {root}/nowhere does not exist"),
+]
+
+
+@pytest.mark.parametrize("args, message", FOLDER_BAD, ids=[" ".join(a) for a, _ in FOLDER_BAD])
+def test_bad_folder_input_is_one_line_before_any_decoding(tmp_path, flat_folder, args, message):
+    run_dir = tmp_path / "run"
+    given = [a.format(root=flat_folder) for a in args]
+    out = gan_runner(["data=folder", f"data.root={flat_folder}", *given, f"hydra.run.dir={run_dir}"], tmp_path)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gan-runner: error: ")
+    assert message.format(root=flat_folder) in lines[0]
+    assert not run_dir.exists() and not (tmp_path / "cache").exists()  # nothing decoded, nothing written
+
+
+def test_an_unlabelled_folder_trains_with_the_default_metrics(tmp_path, flat_folder):
+    run_dir = tmp_path / "run"
+    out = gan_runner(["data=folder", f"data.root={flat_folder}", "data.image_size=16", "data.batch_size=8",
+                      "model.width=8", "metrics.num_samples=32", "trainer.max_steps=2", "metrics.every_n_steps=0",
+                      "trainer.enable_progress_bar=false", f"hydra.run.dir={run_dir}"], tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads((run_dir / "metrics.json").read_text())
+    assert result["status"] == "completed"
+    protocol = result["metrics"]["protocol"]
+    assert protocol["extractor"] == "random"
+    assert protocol["chosen_by"] == "metrics.extractor=auto: the data has no labels"
+    assert protocol["metrics"] == ["fid", "kid", "prdc"] and "limits" in protocol
+    assert set(result["metrics"]["final"]) == {"fid", "kid_mean", "kid_std", "precision", "recall", "density",
+                                               "coverage"}  # no IS without classes
+    assert len(list((tmp_path / "cache" / "decoded").glob("images-16px-3c-*.npy"))) == 1

@@ -17,6 +17,7 @@ class GanData:
     num_classes: int = 0
     centers: Tensor | None = None  # mixture means, for toy data (mode metrics)
     std: float = 0.0               # mixture standard deviation, for toy data
+    content_id: str | None = None  # a hash of the source's contents when it has one (a folder's decode cache key)
 
     @property
     def kind(self) -> str:

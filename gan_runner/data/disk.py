@@ -1,10 +1,12 @@
-"""Full image data sets read from disk through torchvision's own dataset classes.
+"""Full image data sets read from disk: torchvision's own dataset classes, and folders of image files.
 
-Pixels come back as uint8 [N, C, H, W]; `to_unit_range` brings them to [-1, 1] for the models.
+Pixels come back as uint8 [N, C, H, W]; `GanData.samples` brings them to [-1, 1] for the models, batch by batch.
 """
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
+import numpy as np
 import torch
 from PIL import Image
 from torchvision import datasets
@@ -18,6 +20,7 @@ TORCHVISION_SETS = {
     "fashion_mnist": datasets.FashionMNIST,
     "cifar10": datasets.CIFAR10,
 }
+TRAINING_SIZES = {"mnist": 60000, "fashion_mnist": 60000, "cifar10": 50000}  # known before reading the files
 PIL_MODES = {1: "L", 3: "RGB"}
 DECODE_THREADS = min(8, os.cpu_count() or 1)
 
@@ -26,7 +29,7 @@ def load_torchvision(
     name: str, root: str, download: bool, train: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Images uint8 [N, C, H, W] and labels int64 [N] of a torchvision data set under `root`."""
-    dataset_cls = _torchvision_class(name)
+    dataset_cls = torchvision_class(name)
     try:
         dataset = dataset_cls(root, train=train, download=download)
     # torchvision reports missing or corrupt files and failed downloads as multi-line RuntimeErrors, and
@@ -40,7 +43,7 @@ def load_torchvision(
     return _as_nchw(dataset.data), torch.as_tensor(dataset.targets, dtype=torch.int64)
 
 
-def _torchvision_class(name: str) -> type:
+def torchvision_class(name: str) -> type:
     if name not in TORCHVISION_SETS:
         raise UserError(f"unknown torchvision data set {name!r}; choose one of {', '.join(TORCHVISION_SETS)}")
     return TORCHVISION_SETS[name]
@@ -84,21 +87,21 @@ def _as_nchw(data) -> torch.Tensor:
     return images.permute(0, 3, 1, 2).contiguous()
 
 
-def load_folder(root: str, image_size: int, channels: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Images uint8 [N, channels, image_size, image_size] of a folder; labels from class subfolders if any."""
-    mode = _pil_mode(channels)
-    paths, labels = _list_images(root)
-    images = _decode_all(paths, mode, image_size)
-    return images, labels
+@dataclass
+class Listing:
+    """The image files of a folder, in a fixed order, and their labels when class subfolders give them."""
+    root: str
+    paths: list[str]
+    labels: torch.Tensor | None
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.labels.max()) + 1 if self.labels is not None else 0
 
 
-def _pil_mode(channels: int) -> str:
-    if channels not in PIL_MODES:
-        raise UserError(f"image folders load with 1 (grayscale) or 3 (RGB) channels, not {channels}")
-    return PIL_MODES[channels]
-
-
-def _list_images(root: str) -> tuple[list[str], torch.Tensor | None]:
+def list_folder(root: str) -> Listing:
+    """Lists and never decodes: cheap enough for the checks that run before any work."""
+    root = os.path.expanduser(root)  # data.root=~/faces reaches us unexpanded where the shell leaves it
     if not os.path.isdir(root):
         raise UserError(f"image folder {root} does not exist; set data.root= to a folder of images")
     if any(entry.is_dir() for entry in os.scandir(root)):
@@ -110,7 +113,7 @@ def _list_images(root: str) -> tuple[list[str], torch.Tensor | None]:
             f"image folder {root} holds no images ({' '.join(IMG_EXTENSIONS)}); "
             "set data.root= to a folder of images"
         )
-    return paths, labels
+    return Listing(root, paths, labels)
 
 
 def _class_folder_images(root: str) -> tuple[list[str], torch.Tensor]:
@@ -125,10 +128,16 @@ def _flat_folder_images(root: str) -> list[str]:
     return [os.path.join(root, name) for name in names]
 
 
-def _decode_all(paths: list[str], mode: str, size: int) -> torch.Tensor:
+def decode_into(paths: list[str], channels: int, size: int, out: np.ndarray) -> None:
+    """Decode every image, squared to `size` px, into out[i] (uint8 [N, channels, size, size], e.g. a memory map)."""
+    mode = PIL_MODES[channels]
+
+    def decode(i: int) -> None:
+        out[i] = _decode(paths[i], mode, size).numpy()
+
     with ThreadPoolExecutor(DECODE_THREADS) as pool:
         # map re-raises the first failure in path order, so the error names the first bad file.
-        return torch.stack(list(pool.map(lambda path: _decode(path, mode, size), paths)))
+        list(pool.map(decode, range(len(paths))))
 
 
 def _decode(path: str, mode: str, size: int) -> torch.Tensor:
@@ -145,7 +154,3 @@ def _square(image: torch.Tensor, size: int) -> torch.Tensor:
     # Shorter side to `size`, then the centre: keeps the aspect ratio, never stretches.
     return TF.center_crop(TF.resize(image, size, antialias=True), size)
 
-
-def to_unit_range(images_uint8: torch.Tensor) -> torch.Tensor:
-    """uint8 pixels [0, 255] as float32 in [-1, 1]."""
-    return images_uint8.to(torch.float32) / 127.5 - 1

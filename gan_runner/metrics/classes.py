@@ -14,7 +14,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
-from gan_runner.metrics.extractor import LeNetFeatures, load_or_train_extractor
+from gan_runner.metrics.extractor import LeNetFeatures
 
 COVERED_FRACTION = 0.01
 BATCH = 250
@@ -61,12 +61,6 @@ def matched_accuracy(clusters: Tensor, labels: Tensor, num_clusters: int, num_cl
     return matching(clusters, labels, num_clusters, num_classes)[1]
 
 
-def lenet_classifier(data, cache_dir) -> tuple[LeNetFeatures, dict]:
-    """The cached domain classifier of these labelled images (the LeNet feature space of the image metrics)."""
-    dataset_id = f"{data.name}-{'x'.join(map(str, data.x.shape[1:]))}"
-    return load_or_train_extractor(data.x, data.y, dataset_id, cache_dir, data.num_classes)
-
-
 class ClassMetrics:
     """The classifier's view of generated images against a fixed set of real ones with their labels."""
 
@@ -91,7 +85,10 @@ class ClassMetrics:
         return self.classify(images)[1]
 
     def __call__(self, fake: Tensor, labels: Tensor | None) -> dict[str, float]:
-        features, logits = self.classify(fake)
+        return self.scores(*self.classify(fake), labels)
+
+    def scores(self, features: Tensor, logits: Tensor, labels: Tensor | None) -> dict[str, float]:
+        """The metrics from the classifier's features and logits of the samples (`classify`, batch by batch)."""
         predicted = logits.argmax(1)
         result = {"class_kl": class_kl(predicted, self.real_histogram),
                   "classes_covered": float(classes_covered(predicted, self.num_classes))}

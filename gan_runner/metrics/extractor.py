@@ -15,16 +15,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gan_runner import cache
+from gan_runner.data.dataset import GanData, to_unit_range
 from gan_runner.errors import UserError
 
 log = logging.getLogger(__name__)
 
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
-VERSION = 1  # of LeNetFeatures and its training: bump it and every older cache is retrained
+VERSION = 2  # of LeNetFeatures and its training: bump it and every older cache is retrained
 HELDOUT_FRACTION = 0.1
 BATCH_SIZE = 128
 MIN_EPOCHS = 5
 MIN_STEPS = 500  # small sets (sklearn's 1,797 digits) need more passes than MNIST to converge
+MAX_IMAGES = 50_000  # 5 epochs of 45,000 labelled images are plenty for 10 classes; a 200k-image folder trains on these
 FINGERPRINT_PIXELS = 512
 
 
@@ -34,8 +37,11 @@ class LeNetFeatures(nn.Module):
     Max rather than average pooling at the end: about 98% vs 96% held-out accuracy on mnist5k, same training.
     """
 
+    kind = "penultimate layer"
+
     def __init__(self, in_channels: int = 1, num_classes: int = 10, feature_dim: int = 128):
         super().__init__()
+        self.num_classes = num_classes
         self.body = nn.Sequential(
             nn.Conv2d(in_channels, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -43,7 +49,7 @@ class LeNetFeatures(nn.Module):
             nn.Flatten(), nn.Linear(64 * 9, feature_dim), nn.ReLU(),
         )
         self.head = nn.Linear(feature_dim, num_classes)
-        self.num_features = feature_dim  # torchmetrics reads it instead of probing the net with a dummy image
+        self.num_features = feature_dim
         # KID's kernel (x.y / d + 1)^3 assumes features of order 1, as Inception's are: set after training so that
         # the features of the training images have unit RMS. Without it KID of real vs real digits read 13 +- 21
         # instead of 0.005 +- 0.007; PRDC is scale-free and FID only changes units.
@@ -61,104 +67,122 @@ class LeNetFeatures(nn.Module):
         return hidden * self.feature_scale, self.head(hidden)
 
 
-def fingerprint(images: torch.Tensor, labels: torch.Tensor) -> str:
-    """Shape plus a hash of a few hundred evenly spaced pixels and of the labels: cheap, and catches a stale cache."""
-    flat = images.reshape(-1)
-    picks = torch.linspace(0, flat.numel() - 1, FINGERPRINT_PIXELS).long()
-    digest = hashlib.sha256(flat[picks].float().cpu().numpy().tobytes())
-    digest.update(labels.long().cpu().numpy().tobytes())
-    return f"{'x'.join(map(str, images.shape))}:{digest.hexdigest()[:16]}"
+def fingerprint(data: GanData) -> str:
+    """Shape, plus the source's content hash when it has one (a decoded folder's), else a hash of a few hundred evenly
+    spaced pixels (as floats in [-1, 1], whatever the storage), and of the labels: cheap, and catches a stale cache."""
+    if data.content_id is not None:
+        digest = hashlib.sha256(data.content_id.encode())
+    else:
+        flat = data.x.reshape(-1)
+        picks = flat[torch.linspace(0, flat.numel() - 1, FINGERPRINT_PIXELS).long()]
+        values = to_unit_range(picks) if picks.dtype == torch.uint8 else picks.float()
+        digest = hashlib.sha256(values.numpy().tobytes())
+    if data.y is not None:
+        digest.update(data.y.long().numpy().tobytes())
+    return f"{'x'.join(map(str, data.x.shape))}:{digest.hexdigest()[:16]}"
 
 
-def _train(images, labels, num_classes: int, seed: int) -> tuple[LeNetFeatures, dict]:
+def weights_id(net: nn.Module) -> str:
+    """A hash of a network's class and weights: names a feature space in cache keys and in the protocol."""
+    digest = hashlib.sha256(type(net).__name__.encode())
+    for name, tensor in net.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _split(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(held-out, training) indices of a fixed random subset of at most MAX_IMAGES."""
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:MAX_IMAGES]
+    n_heldout = max(1, round(len(perm) * HELDOUT_FRACTION))
+    return perm[:n_heldout], perm[n_heldout:]
+
+
+def _train(data: GanData, seed: int) -> tuple[LeNetFeatures, dict]:
     """Adam on 90% of the images; accuracy on the other 10% (a fixed split) says how good the feature space is."""
-    n = len(images)
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    n_heldout = max(1, round(n * HELDOUT_FRACTION))
-    held, train = perm[:n_heldout], perm[n_heldout:]
+    held, train = _split(len(data), seed)
     steps_per_epoch = math.ceil(len(train) / BATCH_SIZE)
     epochs = max(MIN_EPOCHS, math.ceil(MIN_STEPS / steps_per_epoch))
 
     # Own seed and shuffling generator inside fork_rng: training the extractor must not move the caller's RNG.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = LeNetFeatures(images.shape[1], num_classes)
+        model = LeNetFeatures(data.x.shape[1], data.num_classes)
         opt = torch.optim.Adam(model.parameters(), lr=2e-3)
         # One cycle (warm-up, then annealing): the best accuracy we found for a short, fixed budget.
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=epochs * steps_per_epoch)
         shuffle = torch.Generator().manual_seed(seed + 1)
         for _ in range(epochs):
             for idx in train[torch.randperm(len(train), generator=shuffle)].split(BATCH_SIZE):
-                loss = F.cross_entropy(model.logits(images[idx]), labels[idx])
+                loss = F.cross_entropy(model.logits(data.samples(idx)), data.labels(idx))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
                 sched.step()
     model.eval()
     with torch.no_grad():
-        hidden = torch.cat([model.body(images[i]) for i in train.split(1000)])
+        hidden = torch.cat([model.body(data.samples(i)) for i in train.split(1000)])
         model.feature_scale.fill_(hidden.square().mean().rsqrt())
-        correct = sum((model.logits(images[i]).argmax(1) == labels[i]).sum().item() for i in held.split(1000))
-    return model, {"heldout_accuracy": correct / n_heldout, "n_train": len(train), "n_heldout": n_heldout}
+        correct = sum((model.logits(data.samples(i)).argmax(1) == data.labels(i)).sum().item()
+                      for i in held.split(1000))
+    return model, {"heldout_accuracy": correct / len(held), "n_train": len(train), "n_heldout": len(held)}
 
 
-def _read_cache(path: Path) -> dict | None:
-    if not path.is_file():
-        return None
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a truncated or foreign file is a cache miss, not a reason to stop the run
-        log.warning("unreadable extractor cache %s (%s): retraining", path, exc)
-        return None
+def _read_cache(key: dict):
+    def read(path: Path) -> tuple[LeNetFeatures, dict] | None:
+        try:
+            cached = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # a truncated or foreign file is a cache miss, not a reason to stop the run
+            log.warning("unreadable extractor cache %s (%s): retraining", path, exc)
+            return None
+        meta = cached.get("meta", {}) if isinstance(cached, dict) else {}
+        if any(meta.get(name) != value for name, value in key.items()):
+            return None  # made from other images or code
+        with torch.device("meta"):  # no initialisation: it would draw from the caller's RNG
+            model = LeNetFeatures(meta["in_channels"], meta["num_classes"], meta["feature_dim"])
+        model.load_state_dict(cached["state_dict"], assign=True)
+        return model, meta
+
+    return read
 
 
-def _train_and_cache(images, labels, path: Path, key: dict, dataset_id: str, seed: int):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
-    start = time.perf_counter()
-    try:
-        model, stats = _train(images.float().cpu(), labels.cpu(), key["num_classes"], seed)
-    finally:
-        torch.set_num_threads(threads)  # the trainer may have chosen its own thread count
-    meta = {**stats, **key, "dataset_id": dataset_id, "in_channels": images.shape[1],
-            "feature_dim": model.num_features, "train_seconds": time.perf_counter() - start}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # atomic: parallel sweep jobs may race on one cache
-    torch.save({"state_dict": model.state_dict(), "meta": meta}, tmp)
-    os.replace(tmp, path)
-    log.info("LeNet feature extractor for %s: held-out accuracy %.4f, trained in %.1f s, cached at %s",
-             dataset_id, meta["heldout_accuracy"], meta["train_seconds"], path)
-    return model, meta
+def _train_and_save(data: GanData, key: dict, dataset_id: str, seed: int):
+    def make(tmp: Path) -> None:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+        start = time.perf_counter()
+        try:
+            model, stats = _train(data, seed)
+        finally:
+            torch.set_num_threads(threads)  # the trainer may have chosen its own thread count
+        meta = {**stats, **key, "dataset_id": dataset_id, "in_channels": data.x.shape[1],
+                "feature_dim": model.num_features, "train_seconds": time.perf_counter() - start}
+        torch.save({"state_dict": model.state_dict(), "meta": meta}, tmp)
+        log.info("LeNet feature extractor for %s: held-out accuracy %.4f, trained in %.1f s", dataset_id,
+                 meta["heldout_accuracy"], meta["train_seconds"])
+
+    return make
 
 
-def load_or_train_extractor(images, labels, dataset_id: str, cache_dir, num_classes: int, seed: int = 0):
-    """The LeNet feature space for these images: from `cache_dir/<dataset_id>.pt` when it matches, else trained."""
+def load_or_train_extractor(data: GanData, cache_dir, seed: int = 0) -> tuple[LeNetFeatures, dict]:
+    """The LeNet feature space for this labelled data: from `cache_dir/<dataset_id>.pt` when it matches, else trained
+    once (jobs started together wait for the first one's)."""
+    dataset_id = f"{data.name}-{'x'.join(map(str, data.x.shape[1:]))}"
+    key = {"fingerprint": fingerprint(data), "num_classes": data.num_classes, "version": VERSION}
     path = Path(cache_dir).expanduser() / f"{dataset_id}.pt"
-    labels = labels.long()
-    key = {"fingerprint": fingerprint(images, labels), "num_classes": num_classes, "version": VERSION}
-    cached = _read_cache(path)
-    meta = cached.get("meta", {}) if isinstance(cached, dict) else {}
-    if all(meta.get(name) == value for name, value in key.items()):
-        model = LeNetFeatures(meta["in_channels"], num_classes, meta["feature_dim"])
-        model.load_state_dict(cached["state_dict"])
-    else:
-        if cached is not None:
-            log.warning("extractor cache %s was made from other images or code: retraining", path)
-        model, meta = _train_and_cache(images, labels, path, key, dataset_id, seed)
+    model, meta = cache.once(path, _read_cache(key), _train_and_save(data, key, dataset_id, seed))
     model.eval().requires_grad_(False)
     info = {"extractor": "lenet", "heldout_accuracy": meta["heldout_accuracy"],
             "n_train": meta["n_train"], "n_heldout": meta["n_heldout"]}
     return model, info
 
 
-def load_inception(weights_path=None) -> nn.Module:
-    """torch-fidelity's InceptionV3 (the FID reference network, TF-1.x resizing) from a local file; never downloads.
-
-    Its forward takes uint8 [N, 3, H, W] and returns (pool3 features [N, 2048], unbiased logits [N, 1008]).
-    """
+def inception_file(weights_path=None) -> Path:
+    """Where the Inception weights are; a one-line error naming both places when they are not (checked before any
+    work, and before importing torch-fidelity, whose default is to download)."""
     hub_file = Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE  # $TORCH_HOME/hub, ~/.cache/torch/hub
     path = Path(weights_path).expanduser() if weights_path else hub_file
-    if not path.is_file():  # checked before importing torch-fidelity, whose default is to download
+    if not path.is_file():
         home = "($TORCH_HOME/hub/checkpoints, TORCH_HOME defaults to ~/.cache/torch)"
         if weights_path:
             raise UserError(f"metrics.inception_weights={weights_path}: no such file; put the Inception weights "
@@ -166,7 +190,29 @@ def load_inception(weights_path=None) -> nn.Module:
                             f"at {hub_file} {home}; nothing is downloaded")
         raise UserError(f"no Inception weights at {hub_file} {home}: put {INCEPTION_FILE} there or set "
                         "metrics.inception_weights=<file>; nothing is downloaded")
+    return path
+
+
+class InceptionFeatures(nn.Module):
+    """torch-fidelity's InceptionV3 behind the interface of the other spaces: images in [-1, 1] in, (pool3 features,
+    unbiased logits) out. It takes uint8 RGB, like the photos it knows."""
+
+    kind = "inception pool3"
+    num_classes = 1008
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def features_and_logits(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        pixels = ((images + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+        return self.net(pixels.expand(-1, 3, -1, -1))  # grey images: the one channel replicated to three
+
+
+def load_inception(weights_path=None) -> InceptionFeatures:
+    """The FID reference network (TF-1.x resizing) from a local file; never downloads."""
+    path = inception_file(weights_path)
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
-    return FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
-                                       feature_extractor_weights_path=str(path))
+    return InceptionFeatures(FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
+                                                         feature_extractor_weights_path=str(path)))

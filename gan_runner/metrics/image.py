@@ -1,103 +1,107 @@
-"""FID, IS, KID (torchmetrics) and PRDC of generated images against a fixed reference set of real images.
+"""FID, IS, KID (torchmetrics) and PRDC of generated images against a `Reference` of real ones in one feature space.
 
-The extractor runs once per image and yields [features | logits]; each torchmetrics metric gets a parameter-free
-"extractor" that picks its columns (features for FID and KID, logits for IS), so three metrics cost one network
-pass instead of three. Real statistics are computed once, in the constructor.
+The extractor (LeNet, random features, Inception: each has `features_and_logits(images in [-1, 1])`, `kind` and
+`num_classes`, 0 for a space without classes) runs once per image and yields features (FID, KID, PRDC) and, for a
+classifier, logits (IS).
+Each torchmetrics metric gets a stand-in for its network that passes those precomputed values through, so the
+metrics cost one network pass instead of three. Generated images arrive batch by batch and only their features are
+kept. FID's real statistics are the reference's sums, whether of a sample or of the whole training set; KID and PRDC
+need the real features themselves, so they are computed against a sample only.
 """
+from collections.abc import Iterable
+
 import torch
 from torch import nn
 from torchmetrics.image import FrechetInceptionDistance, InceptionScore, KernelInceptionDistance
 
 from gan_runner.errors import UserError
-from gan_runner.metrics.extractor import LeNetFeatures
 from gan_runner.metrics.prdc import prdc
+from gan_runner.metrics.reference import Reference
 
-BATCH = 250
 PRDC_K = 5
+IS_SPLITS = 10
 METRIC_SEED = 0  # IS splits and KID subsets are drawn at random: the same samples always give the same numbers
 
 
-class _Columns(nn.Module):
-    """Columns [start, stop) of the precomputed [features | logits] matrix, in float64 for the statistics."""
+class _Precomputed(nn.Module):
+    """The metric's "network" for values that are already features or logits; float64 for the statistics."""
 
-    def __init__(self, start: int, stop: int):
+    def __init__(self, num_features: int):
         super().__init__()
-        self.start, self.stop = start, stop
-        self.num_features = stop - start  # read by torchmetrics instead of probing with a dummy image
+        self.num_features = num_features  # read by torchmetrics instead of probing with a dummy image
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x[:, self.start : self.stop].double()
+        return x.double()
 
 
-def _features_and_logits(extractor: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images in [-1, 1] in the form the extractor expects; Inception wants uint8 RGB like the photos it knows."""
-    if isinstance(extractor, LeNetFeatures):
-        return extractor.features_and_logits(images)
-    pixels = ((images + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
-    return extractor(pixels.expand(-1, 3, -1, -1))  # grey images: the one channel replicated to three
+def frechet_distance(reference: Reference, device="cpu") -> FrechetInceptionDistance:
+    """torchmetrics' FID holding the reference's real statistics; update it with fake features, then compute."""
+    fid = FrechetInceptionDistance(feature=_Precomputed(len(reference.features_sum)), reset_real_features=False,
+                                   normalize=False).to(device).eval()
+    fid.real_features_sum.copy_(reference.features_sum)
+    fid.real_features_cov_sum.copy_(reference.outer_sum)
+    fid.real_features_num_samples.fill_(reference.n)
+    return fid
 
 
 class ImageEvaluator:
-    """Scores generated images against the first `num_samples` of a fixed permutation of the real images."""
+    """Scores `num_fake` generated images against the reference."""
 
-    def __init__(self, real_images: torch.Tensor, extractor: nn.Module, protocol: dict, num_samples: int,
+    def __init__(self, extractor: nn.Module, reference: Reference, protocol: dict, num_fake: int,
                  kid_subset_size: int = 1000, device="cpu"):
-        if num_samples > len(real_images):
-            raise UserError(f"metrics.num_samples={num_samples} exceeds the {len(real_images)} real images: "
-                            f"set metrics.num_samples to at most {len(real_images)}")
-        if num_samples <= PRDC_K:
-            raise UserError(f"metrics.num_samples={num_samples} is too small: precision/recall need more than "
-                            f"{PRDC_K} samples")
+        if reference.features is not None and len(reference.features) <= PRDC_K:
+            raise UserError(f"metrics.num_samples={len(reference.features)} is too small: precision/recall need more "
+                            f"than {PRDC_K} samples")
         self.device = torch.device(device)
         self.extractor = extractor.eval()
-        self.kid_subset_size = min(kid_subset_size, num_samples)
-        perm = torch.randperm(len(real_images), generator=torch.Generator().manual_seed(0))
-        self.real_features, real_logits = self._extract(real_images[perm[:num_samples]])
-
-        dim = self.real_features.shape[1]
-        features, logits = _Columns(0, dim), _Columns(dim, dim + real_logits.shape[1])
-        self.fid = FrechetInceptionDistance(feature=features, reset_real_features=False, normalize=False)
-        self.inception_score = InceptionScore(feature=logits, normalize=False)
-        self.kid = KernelInceptionDistance(feature=features, subset_size=self.kid_subset_size,
-                                           reset_real_features=False, normalize=False)
-        for metric in (self.fid, self.inception_score, self.kid):
-            metric.to(self.device).eval()
-        real = torch.cat([self.real_features, real_logits], dim=1)
-        self.fid.update(real, real=True)
-        self.kid.update(real, real=True)
-
-        kind = "penultimate layer" if isinstance(extractor, LeNetFeatures) else "inception pool3"
-        self._protocol = {**protocol, "num_real": num_samples, "num_fake": num_samples,
-                          "kid_subset_size": self.kid_subset_size, "prdc_k": PRDC_K,
-                          "reference": "first n of a fixed permutation of the training images",
-                          "features": f"{kind} ({dim}-d)"}
+        self.reference = reference
+        dim = len(reference.features_sum)
+        self._protocol = {**protocol, "features": f"{extractor.kind} ({dim}-d)", "num_real": reference.n,
+                          "num_fake": num_fake, "reference": reference.description, "metrics": ["fid"]}
+        self.fid = frechet_distance(reference, self.device)
+        self.inception_score = self.kid = None
+        if extractor.num_classes:
+            self.inception_score = InceptionScore(feature=_Precomputed(extractor.num_classes), splits=IS_SPLITS,
+                                                  normalize=False).to(self.device).eval()
+            self._protocol.update(is_splits=IS_SPLITS)
+            self._protocol["metrics"].append("is")
+        if reference.features is not None:  # a sample: KID and PRDC compare with its features
+            self.kid_subset_size = min(kid_subset_size, len(reference.features), num_fake)
+            self.kid = KernelInceptionDistance(feature=_Precomputed(dim), subset_size=self.kid_subset_size,
+                                               reset_real_features=False, normalize=False).to(self.device).eval()
+            self.kid.update(reference.features.to(self.device), real=True)
+            self._protocol.update(kid_subset_size=self.kid_subset_size, prdc_k=PRDC_K)
+            self._protocol["metrics"] += ["kid", "prdc"]
 
     @property
     def protocol(self) -> dict:
         return dict(self._protocol)
 
-    @torch.no_grad()
-    def _extract(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Features and logits on the evaluator's device, BATCH images at a time."""
-        parts = [_features_and_logits(self.extractor, batch.to(self.device, torch.float32))
-                 for batch in images.split(BATCH)]
-        return torch.cat([f for f, _ in parts]), torch.cat([lg for _, lg in parts])
-
-    def __call__(self, fake_images: torch.Tensor) -> dict[str, float]:
-        # fork_rng: the trainer replays its RNG exactly on resume, so evaluating must not consume it.
-        devices = [self.device] if self.device.type == "cuda" else []
-        with torch.no_grad(), torch.random.fork_rng(devices=devices):
-            torch.manual_seed(METRIC_SEED)
-            fake_features, fake_logits = self._extract(fake_images)
-            fake = torch.cat([fake_features, fake_logits], dim=1)
-            for metric in (self.fid, self.inception_score, self.kid):
+    def __call__(self, fake_batches: Iterable[torch.Tensor]) -> dict[str, float]:
+        """Metrics of the generated images, given as batches in [-1, 1] (consumed once)."""
+        for metric in (self.fid, self.inception_score, self.kid):
+            if metric is not None:
                 metric.reset()  # drops the previous fakes, keeps the real statistics (reset_real_features=False)
-            self.fid.update(fake, real=False)
-            self.kid.update(fake, real=False)
-            self.inception_score.update(fake)
-            is_mean, is_std = self.inception_score.compute()
-            kid_mean, kid_std = self.kid.compute()
-            result = {"fid": self.fid.compute().item(), "is_mean": is_mean.item(), "is_std": is_std.item(),
-                      "kid_mean": kid_mean.item(), "kid_std": kid_std.item()}
-            result.update(prdc(self.real_features, fake_features, k=PRDC_K))
+        kept = []
+        with torch.no_grad():
+            for images in fake_batches:
+                features, logits = self.extractor.features_and_logits(images.to(self.device))
+                self.fid.update(features, real=False)
+                if self.kid is not None:
+                    self.kid.update(features, real=False)
+                    kept.append(features)
+                if self.inception_score is not None:
+                    self.inception_score.update(logits)
+            # fork_rng: the trainer replays its RNG exactly on resume, so evaluating must not consume it.
+            devices = [self.device] if self.device.type == "cuda" else []
+            with torch.random.fork_rng(devices=devices):
+                torch.manual_seed(METRIC_SEED)
+                result = {"fid": self.fid.compute().item()}
+                if self.inception_score is not None:
+                    is_mean, is_std = self.inception_score.compute()
+                    result.update(is_mean=is_mean.item(), is_std=is_std.item())
+                if self.kid is not None:
+                    kid_mean, kid_std = self.kid.compute()
+                    result.update(kid_mean=kid_mean.item(), kid_std=kid_std.item())
+                    result.update(prdc(self.reference.features.to(self.device), torch.cat(kept), k=PRDC_K))
         return result

@@ -1,4 +1,4 @@
-"""The disk loaders against small files in the real on-disk formats, written here and read by torchvision."""
+"""torchvision's loaders against small files in the real on-disk formats, written here."""
 import hashlib
 import pickle
 import struct
@@ -9,10 +9,10 @@ import pytest
 import torch
 import torchvision.datasets.cifar as tv_cifar
 import torchvision.datasets.mnist as tv_mnist
-from PIL import Image
 from torchvision import datasets
 
-from gan_runner.data.disk import load_folder, load_torchvision, to_unit_range
+from gan_runner.data.dataset import to_unit_range
+from gan_runner.data.disk import load_torchvision
 from gan_runner.data.resize import resize_images
 from gan_runner.errors import UserError
 
@@ -163,85 +163,6 @@ def test_failed_download_is_one_line(tmp_path, monkeypatch, name, module):
 def test_unknown_torchvision_name(tmp_path):
     with pytest.raises(UserError, match="cifar10"):
         load_torchvision("svhn", str(tmp_path), download=False)
-
-
-def save_png(path, array):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(array).save(path)
-
-
-def solid(height, width, rgb):
-    return np.broadcast_to(np.array(rgb, dtype=np.uint8), (height, width, 3)).copy()
-
-
-def three_stripes(height):
-    """Red | green | blue vertical stripes, each `height` wide: the centre square is the green one."""
-    return np.concatenate([solid(height, height, c) for c in [(255, 0, 0), (0, 255, 0), (0, 0, 255)]], axis=1)
-
-
-def test_class_folders_give_labels_and_square_crops(tmp_path):
-    save_png(tmp_path / "cats" / "a.png", three_stripes(12))
-    save_png(tmp_path / "cats" / "b.png", solid(30, 20, (10, 20, 30)))
-    save_png(tmp_path / "dogs" / "c.png", solid(16, 16, (200, 100, 50)))
-    (tmp_path / "dogs" / "notes.txt").write_text("not an image")
-    images, labels = load_folder(str(tmp_path), image_size=12, channels=3)
-    assert images.dtype == torch.uint8 and images.shape == (3, 3, 12, 12)
-    assert labels.dtype == torch.int64 and labels.tolist() == [0, 0, 1]
-    for image, rgb in zip(images, [(0, 255, 0), (10, 20, 30), (200, 100, 50)], strict=True):
-        assert torch.equal(image, torch.tensor(rgb, dtype=torch.uint8).view(3, 1, 1).expand(3, 12, 12))
-
-
-def test_flat_folder_has_no_labels_and_converts_to_grayscale(tmp_path):
-    colours = [(255, 255, 255), (0, 0, 0), (200, 100, 50)]
-    for i, rgb in enumerate(colours):
-        save_png(tmp_path / f"{i}.png", solid(20, 40, rgb))
-    images, labels = load_folder(str(tmp_path), image_size=8, channels=1)
-    assert labels is None
-    assert images.dtype == torch.uint8 and images.shape == (3, 1, 8, 8)
-    grey = [Image.new("RGB", (1, 1), rgb).convert("L").getpixel((0, 0)) for rgb in colours]
-    assert images.amax(dim=(1, 2, 3)).tolist() == grey and images.amin(dim=(1, 2, 3)).tolist() == grey
-
-
-def test_missing_folder_is_one_line(tmp_path):
-    missing = tmp_path / "nowhere"
-    with pytest.raises(UserError) as err:
-        load_folder(str(missing), image_size=8, channels=3)
-    assert "\n" not in str(err.value) and str(missing) in str(err.value) and "data.root=" in str(err.value)
-
-
-@pytest.mark.parametrize("layout", ["flat", "class_folders"])
-def test_folder_without_images_is_one_line(tmp_path, layout):
-    if layout == "class_folders":
-        (tmp_path / "empty_class").mkdir()
-    (tmp_path / "readme.txt").write_text("no images here")
-    with pytest.raises(UserError) as err:
-        load_folder(str(tmp_path), image_size=8, channels=3)
-    assert "\n" not in str(err.value) and str(tmp_path) in str(err.value) and "data.root=" in str(err.value)
-
-
-def test_unreadable_images_name_the_first_bad_file(tmp_path):
-    save_png(tmp_path / "0_good.png", solid(8, 8, (1, 2, 3)))
-    (tmp_path / "1_garbage.png").write_bytes(b"not a png at all")
-    good = (tmp_path / "0_good.png").read_bytes()
-    (tmp_path / "2_truncated.png").write_bytes(good[: len(good) // 2])
-    with pytest.raises(UserError) as err:
-        load_folder(str(tmp_path), image_size=8, channels=3)
-    message = str(err.value)
-    assert "\n" not in message and str(tmp_path / "1_garbage.png") in message and "2_truncated" not in message
-
-
-def test_truncated_image_is_reported(tmp_path):
-    save_png(tmp_path / "a.png", random_pixels((16, 16, 3), seed=0))
-    data = (tmp_path / "a.png").read_bytes()
-    (tmp_path / "a.png").write_bytes(data[: len(data) // 2])
-    with pytest.raises(UserError, match="truncated"):
-        load_folder(str(tmp_path), image_size=8, channels=3)
-
-
-def test_channels_must_be_one_or_three(tmp_path):
-    save_png(tmp_path / "a.png", solid(8, 8, (1, 2, 3)))
-    with pytest.raises(UserError, match="not 4"):
-        load_folder(str(tmp_path), image_size=8, channels=4)
 
 
 @pytest.mark.parametrize("size", [16, 32, 28])

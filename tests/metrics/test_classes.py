@@ -62,7 +62,7 @@ def test_frechet_distance_is_the_fid_formula():
 
 @pytest.fixture(scope="module")
 def class_metrics(lenet, mnist5k):
-    images, labels = mnist5k
+    images, labels = mnist5k.x, mnist5k.y
     perm = torch.randperm(5000, generator=torch.Generator().manual_seed(3))
     return ClassMetrics(lenet.model, images[perm[:2500]], labels[perm[:2500]], 10), images[perm[2500:]], \
         labels[perm[2500:]]

@@ -5,6 +5,7 @@ import sys
 import pytest
 import torch
 
+from gan_runner.data.dataset import GanData
 from gan_runner.errors import UserError
 from gan_runner.metrics import extractor
 from gan_runner.metrics.extractor import INCEPTION_FILE, LeNetFeatures, load_inception, load_or_train_extractor
@@ -32,11 +33,11 @@ def _fail_if_trained(*args, **kwargs):
 
 def test_cache_is_reused(lenet, mnist5k, monkeypatch):
     monkeypatch.setattr(extractor, "_train", _fail_if_trained)
-    model, info = load_or_train_extractor(*mnist5k, "mnist5k", lenet.cache, num_classes=10)
+    model, info = load_or_train_extractor(mnist5k, lenet.cache)
     assert info == lenet.info
     for name, value in lenet.model.state_dict().items():
         assert torch.equal(model.state_dict()[name], value), name
-    assert [p.name for p in lenet.cache.iterdir()] == ["mnist5k.pt"]  # no temporary file left behind
+    assert sorted(p.name for p in lenet.cache.iterdir()) == ["mnist5k-1x28x28.pt", "mnist5k-1x28x28.pt.lock"]
 
 
 class _CountingTrainer:
@@ -45,15 +46,16 @@ class _CountingTrainer:
     def __init__(self):
         self.calls = 0
 
-    def __call__(self, images, labels, num_classes, seed):
+    def __call__(self, data, seed):
         self.calls += 1
-        return LeNetFeatures(images.shape[1], num_classes), {"heldout_accuracy": 0.5, "n_train": 9, "n_heldout": 1}
+        return LeNetFeatures(data.x.shape[1], data.num_classes), {"heldout_accuracy": 0.5, "n_train": 9, "n_heldout": 1}
 
 
 @pytest.mark.parametrize("change", ["negated pixels", "fewer images", "other labels", "corrupt file"])
 def test_stale_cache_is_retrained(lenet, mnist5k, tmp_path, monkeypatch, change):
-    (tmp_path / "mnist5k.pt").write_bytes((lenet.cache / "mnist5k.pt").read_bytes())
-    x, y = mnist5k
+    name = "mnist5k-1x28x28.pt"
+    (tmp_path / name).write_bytes((lenet.cache / name).read_bytes())
+    x, y = mnist5k.x, mnist5k.y
     if change == "negated pixels":
         x = -x
     elif change == "fewer images":
@@ -61,12 +63,13 @@ def test_stale_cache_is_retrained(lenet, mnist5k, tmp_path, monkeypatch, change)
     elif change == "other labels":
         y = (y + 1) % 10
     else:
-        (tmp_path / "mnist5k.pt").write_bytes(b"not a checkpoint")
+        (tmp_path / name).write_bytes(b"not a checkpoint")
+    data = GanData("mnist5k", x, y, num_classes=10)
     trainer = _CountingTrainer()
     monkeypatch.setattr(extractor, "_train", trainer)
-    _, info = load_or_train_extractor(x, y, "mnist5k", tmp_path, num_classes=10)
+    _, info = load_or_train_extractor(data, tmp_path)
     assert trainer.calls == 1 and info["heldout_accuracy"] == 0.5
-    load_or_train_extractor(x, y, "mnist5k", tmp_path, num_classes=10)
+    load_or_train_extractor(data, tmp_path)
     assert trainer.calls == 1  # the retrained net replaced the stale file
 
 
@@ -77,7 +80,7 @@ def test_sklearn_digits_train_without_moving_the_callers_rng(tmp_path):
     x = torch.from_numpy(bunch.data).float().view(-1, 1, 8, 8) / 8.0 - 1.0
     y = torch.from_numpy(bunch.target).long()
     rng, threads = torch.get_rng_state(), torch.get_num_threads()
-    model, info = load_or_train_extractor(x, y, "digits", tmp_path, num_classes=10)
+    model, info = load_or_train_extractor(GanData("digits", x, y, num_classes=10), tmp_path)
     assert torch.equal(torch.get_rng_state(), rng) and torch.get_num_threads() == threads
     assert info["heldout_accuracy"] >= 0.9 and info["n_heldout"] == 180
     # Unit RMS on the training images keeps KID's cubic kernel in its intended range.
@@ -105,3 +108,20 @@ def test_inception_file_checked_before_importing_torch_fidelity(tmp_path, monkey
     monkeypatch.setitem(sys.modules, "torch_fidelity.feature_extractor_inceptionv3", None)
     with pytest.raises(UserError):
         load_inception(str(tmp_path / "missing.pth"))
+
+
+def test_a_large_set_trains_on_a_capped_subset_batch_by_batch(mnist5k, monkeypatch):
+    monkeypatch.setattr(extractor, "MAX_IMAGES", 600)
+    monkeypatch.setattr(extractor, "MIN_STEPS", 10)
+    data = GanData("mnist5k", mnist5k.x, mnist5k.y, num_classes=10)
+    touched = []
+
+    def samples(index):
+        touched.append(index.numel())
+        return GanData.samples(data, index)
+
+    data.samples = samples
+    _, stats = extractor._train(data, seed=0)
+    assert stats["n_train"] == 540 and stats["n_heldout"] == 60
+    assert max(touched) <= 1000  # never the whole set at once
+    assert sum(touched) == 5 * 540 + 540 + 60  # 5 epochs, the feature scale, the held-out accuracy

@@ -6,9 +6,11 @@ import torch
 from torch import nn
 from torchmetrics.image import fid as fid_module
 
+from gan_runner.data.dataset import GanData
 from gan_runner.errors import UserError
-from gan_runner.metrics.extractor import load_inception
-from gan_runner.metrics.image import ImageEvaluator, _features_and_logits
+from gan_runner.metrics.extractor import InceptionFeatures, load_inception
+from gan_runner.metrics.image import ImageEvaluator
+from gan_runner.metrics.reference import sample_reference
 
 KEYS = {"fid", "is_mean", "is_std", "kid_mean", "kid_std", "precision", "recall", "density", "coverage"}
 
@@ -17,14 +19,24 @@ KEYS = {"fid", "is_mean", "is_std", "kid_mean", "kid_std", "precision", "recall"
 def halves(mnist5k):
     """Two disjoint random halves of mnist5k (the set is sorted by class)."""
     perm = torch.randperm(5000, generator=torch.Generator().manual_seed(1))
-    return mnist5k[0][perm[:2500]], mnist5k[0][perm[2500:]]
+    return mnist5k.x[perm[:2500]], mnist5k.x[perm[2500:]]
+
+
+def evaluator_on(real, extractor, protocol, n, cache, **kwargs):
+    """An evaluator whose reference is the first n of a fixed permutation of `real`."""
+    reference = sample_reference(GanData("real", real), n, extractor, cache)
+    return ImageEvaluator(extractor, reference, protocol, n, **kwargs)
+
+
+def batches(images):
+    return images.split(250)
 
 
 @pytest.fixture(scope="module")
-def scores(lenet, halves):
-    evaluator = ImageEvaluator(halves[0], lenet.model, lenet.info, num_samples=2500)
+def scores(lenet, halves, tmp_path_factory):
+    evaluator = evaluator_on(halves[0], lenet.model, lenet.info, 2500, tmp_path_factory.mktemp("reference"))
     noise = torch.rand(halves[1].shape, generator=torch.Generator().manual_seed(2)) * 2 - 1
-    return evaluator, evaluator(halves[1]), evaluator(noise)
+    return evaluator, evaluator(batches(halves[1])), evaluator(batches(noise))
 
 
 def test_real_vs_real_far_better_than_noise(scores):
@@ -48,21 +60,22 @@ def test_protocol_is_recorded(scores):
     assert protocol["reference"] == "first n of a fixed permutation of the training images"
 
 
-def test_evaluation_leaves_the_rng_alone_and_repeats_exactly(lenet, halves):
-    evaluator = ImageEvaluator(halves[0], lenet.model, lenet.info, num_samples=200, kid_subset_size=1000)
+def test_evaluation_leaves_the_rng_alone_and_repeats_exactly(lenet, halves, tmp_path):
+    evaluator = evaluator_on(halves[0], lenet.model, lenet.info, 200, tmp_path, kid_subset_size=1000)
     assert evaluator.protocol["kid_subset_size"] == 200
     perm = torch.randperm(2500, generator=torch.Generator().manual_seed(0))
-    assert torch.allclose(evaluator.real_features, lenet.model(halves[0][perm[:200]]))  # the reference set
+    assert torch.allclose(evaluator.reference.features, lenet.model(halves[0][perm[:200]]))  # the reference set
     torch.manual_seed(123)
     state = torch.get_rng_state()
-    first = evaluator(halves[1][:200])
+    first = evaluator(batches(halves[1][:200]))
     assert torch.equal(torch.get_rng_state(), state)
-    assert evaluator(halves[1][:200]) == first  # IS splits and KID subsets drawn from a fixed seed
+    assert evaluator(batches(halves[1][:200])) == first  # IS splits and KID subsets drawn from a fixed seed
+    assert evaluator([halves[1][:200]]) == pytest.approx(first, rel=1e-9)  # the same images in other batches
 
 
-def test_more_samples_than_real_images_is_a_user_error(lenet, halves):
-    with pytest.raises(UserError, match="metrics.num_samples=3000"):
-        ImageEvaluator(halves[0], lenet.model, lenet.info, num_samples=3000)
+def test_too_few_samples_is_a_user_error(lenet, halves, tmp_path):
+    with pytest.raises(UserError, match="metrics.num_samples=5 is too small"):
+        evaluator_on(halves[0], lenet.model, lenet.info, 5, tmp_path)
 
 
 class _Recorder(nn.Module):
@@ -76,7 +89,7 @@ class _Recorder(nn.Module):
 def test_inception_gets_uint8_rgb():
     grey = torch.tensor([-1.0, 0.0, 1.0, 0.5]).view(1, 1, 2, 2)
     recorder = _Recorder()
-    _features_and_logits(recorder, grey)
+    InceptionFeatures(recorder).features_and_logits(grey)
     assert recorder.seen.dtype == torch.uint8 and recorder.seen.shape == (1, 3, 2, 2)
     expected = torch.tensor([0, 128, 255, 191], dtype=torch.uint8).view(1, 1, 2, 2).expand(1, 3, 2, 2)
     assert torch.equal(recorder.seen, expected)
@@ -96,9 +109,9 @@ def test_inception_path_end_to_end_with_random_weights(tmp_path, monkeypatch, mn
     monkeypatch.setattr(FeatureExtractorInceptionV3, "INPUT_IMAGE_SIZE", 96)
     fid_dims = []
     monkeypatch.setattr(fid_module, "_compute_fid", lambda mu1, s1, mu2, s2: fid_dims.append(len(mu1)) or mu1.sum())
-    evaluator = ImageEvaluator(mnist5k[0][:8], load_inception(str(weights)), {"extractor": "inception"}, 8)
+    evaluator = evaluator_on(mnist5k.x[:8], load_inception(str(weights)), {"extractor": "inception"}, 8, tmp_path)
     assert evaluator.protocol["features"] == "inception pool3 (2048-d)"
     assert evaluator.protocol["kid_subset_size"] == 8
-    result = evaluator(mnist5k[0][-8:])
+    result = evaluator([mnist5k.x[-8:]])
     assert set(result) == KEYS and all(math.isfinite(v) for v in result.values())
     assert fid_dims == [2048]

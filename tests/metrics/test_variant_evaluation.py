@@ -15,7 +15,7 @@ SMALL = ["model.width=8", "metrics.num_samples=500", "trainer.max_steps=1"]
 def cache(lenet, tmp_path_factory):
     """The session's LeNet of mnist5k under the name a run looks for (the same images, so no retraining)."""
     where = tmp_path_factory.mktemp("run-cache")
-    shutil.copy(lenet.cache / "mnist5k.pt", where / "mnist5k-1x28x28.pt")
+    shutil.copy(lenet.cache / "mnist5k-1x28x28.pt", where)
     return where
 
 
@@ -51,7 +51,7 @@ def test_infogan_code_accuracy_matches_codes_to_classes(evaluate, mnist5k, monke
         assert Image.open(traversal).size == (len(TRAVERSAL) * 29 + 1, 10 * 29 + 1)  # rows: codes; columns: sweep
     # A generator whose code c draws real digits of class permutation[c]: the codes are permuted classes, and the
     # matched accuracy is the classifier's own (about 0.99), where `code == class` would score about 0.1.
-    images, labels = mnist5k
+    images, labels = mnist5k.x, mnist5k.y
     permutation = torch.tensor([3, 7, 0, 9, 1, 4, 8, 2, 6, 5])
     by_class = [images[labels == c] for c in range(10)]
 

@@ -109,7 +109,7 @@ def figure(points: dict, data: str, path: Path) -> None:
         if j == 0:
             ax.set_ylabel(loss, fontsize=8)
     fig.suptitle(f"{data}: generated points (orange) over real (grey), seed 0; rows = loss, columns = constraint",
-                 fontsize=9)
+                 fontsize=9, wrap=True)  # wrapped to the figure's width when few constraints are drawn
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -27,10 +27,13 @@ def test_help_lists_groups_and_options(tmp_path):
     out = gan_runner(["--help"], tmp_path)
     assert out.returncode == 0
     conf = Path(__file__).parents[1] / "gan_runner" / "conf"
-    for group in ["model", "loss", "constraint", "optimizer", "data", "logger"]:
+    for group in ["model", "loss", "constraint", "optimizer", "data", "logger", "variant", "experiment"]:
         options = sorted(p.stem for p in (conf / group).glob("*.yaml"))
         assert f"{group}: {', '.join(options)}" in out.stdout
     assert "trainer:\n  max_steps: 4000" in out.stdout  # defaults are listed too
+    footer = " ".join(out.stdout.split())  # the variants' presets are named in the footer
+    assert "Presets of the variants (experiment=, each with its paper's settings on mnist5k): cgan, projection, " \
+           "acgan, infogan, catgan;" in footer
     launchers = sorted(p.stem for p in (conf / "hydra" / "launcher").glob("*.yaml"))
     assert all(f"{name} (" in out.stdout for name in launchers)  # Hydra's own group, listed by our footer
 

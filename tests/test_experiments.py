@@ -2,12 +2,14 @@
 from pathlib import Path
 
 import pytest
+import torch
 
 from gan_runner.validate import validate
 
 PRESETS = sorted(p.stem for p in (Path(__file__).parents[1] / "gan_runner" / "conf" / "experiment").glob("*.yaml"))
 REQUIRED = {"gan_2014", "dcgan", "lsgan", "wgan", "wgan_gp", "wgan_div", "sngan", "gngan", "grangan", "fgan_kl",
-            "fgan_reverse_kl", "fgan_pearson", "fgan_hellinger", "fgan_js"}
+            "fgan_reverse_kl", "fgan_pearson", "fgan_hellinger", "fgan_js",
+            "cgan", "projection", "acgan", "infogan", "catgan"}  # one per variant of labels and codes
 
 
 def test_every_preset_of_the_seeds_exists():
@@ -18,9 +20,13 @@ def test_every_preset_of_the_seeds_exists():
 def test_preset_trains(cfg_factory, train_steps, name):
     cfg = cfg_factory([f"experiment={name}"])
     validate(cfg)
-    module, before = train_steps(cfg, steps=1)
-    assert module.iteration == 1
-    # what the preset sets is what trained: the loss, the constraints, the optimizers and the D steps taken
+    module, before = train_steps(cfg, steps=2)
+    assert module.iteration == 2
+    assert all(torch.isfinite(p).all() for p in module.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, module.generator.parameters()))
+    # what the preset sets is what trained: the variant's module, the loss, the constraints, the optimizers and the D
+    # steps taken
+    assert type(module).__name__ == cfg.variant._target_.rsplit(".", 1)[1]
     assert type(module.loss).__name__ == cfg.loss._target_.rsplit(".", 1)[1]
     wanted = sorted(node._target_.rsplit(".", 1)[1] for node in cfg.constraint.values() if node and "_target_" in node)
     assert sorted(type(c).__name__ for c in module.constraints.items) == wanted
@@ -28,7 +34,7 @@ def test_preset_trains(cfg_factory, train_steps, name):
     for opt, lr in ((opt_g, cfg.optimizer.lr_g), (opt_d, cfg.optimizer.lr_d)):
         assert type(opt.optimizer).__name__ == cfg.optimizer.cls.rsplit(".", 1)[1]
         group = opt.optimizer.param_groups[0]
-        assert group["lr"] == lr and all(group[k] == (tuple(v) if isinstance(v, list) else v)
+        assert group.get("initial_lr", group["lr"]) == lr and all(group[k] == (tuple(v) if isinstance(v, list) else v)
                                          for k, v in (cfg.optimizer.kwargs or {}).items())
     assert module.n_critic == cfg.optimizer.n_critic
 
@@ -49,3 +55,22 @@ def test_the_gradient_penalty_weight_follows_the_data_scale_unless_given(cfg_fac
     for preset in (["experiment=toy_ring"], ["experiment=toy_grid"], ["data=ring", "model=mlp"]):
         assert cfg_factory([*preset, "constraint=gp"]).constraint.gp.weight == 0.1
     assert cfg_factory(["experiment=toy_ring", "constraint=gp", "constraint.gp.weight=10"]).constraint.gp.weight == 10
+
+
+def test_variant_presets_carry_their_papers_settings(cfg_factory):
+    """Each variant's preset picks its variant on mnist5k with the settings its YAML attributes to the paper."""
+    for name in ("cgan", "projection", "acgan", "infogan", "catgan"):
+        cfg = cfg_factory([f"experiment={name}"])
+        assert (cfg.variant.name, cfg.data.name) == (name, "mnist5k")
+    projection = cfg_factory(["experiment=projection"])  # the authors' sn_cifar10.yml
+    assert projection.loss._target_.endswith("Hinge") and list(projection.constraint) == ["sn"]
+    assert tuple(projection.optimizer.kwargs.betas) == (0.0, 0.9) and projection.optimizer.n_critic == 5
+    assert projection.optimizer.lr_decay == "linear" and projection.optimizer.lr_d == 2e-4
+    infogan = cfg_factory(["experiment=infogan"])  # the official code's run_mnist_exp.py
+    assert (infogan.model.z_dim, infogan.variant.noise, infogan.variant.categorical, infogan.variant.continuous) == \
+        (62, "uniform", 10, 2)
+    assert (infogan.optimizer.lr_g, infogan.optimizer.lr_d, infogan.data.batch_size) == (1e-3, 2e-4, 128)
+    assert (infogan.variant.lambda_cat, infogan.variant.lambda_cont, infogan.model.d_norm) == (1.0, 0.1, "batch")
+    acgan = cfg_factory(["experiment=acgan"])
+    assert (acgan.data.batch_size, acgan.variant.class_weight, acgan.variant.fake_class_loss) == (100, 1.0, False)
+    assert cfg_factory(["experiment=catgan"]).variant.labelled == 0  # unsupervised: the clusters are D's own

@@ -27,8 +27,9 @@ class InfoGAN(GAN):
     uses_features = True
 
     def __init__(self, *args, categorical: int = 10, continuous: int = 2, lambda_cat: float = 1.0,
-                 lambda_cont: float = 0.1, sigma: str = "fixed", q_width: int = 128, **kwargs):
-        self.categorical, self.continuous, self.sigma = categorical, continuous, sigma
+                 lambda_cont: float = 0.1, sigma: str = "fixed", q_width: int = 128, noise: str = "normal",
+                 **kwargs):
+        self.categorical, self.continuous, self.sigma, self.noise_prior = categorical, continuous, sigma, noise
         self.lambda_cat, self.lambda_cont, self.q_width = lambda_cat, lambda_cont, q_width
         super().__init__(*args, **kwargs)
 
@@ -38,6 +39,8 @@ class InfoGAN(GAN):
         non_negative(args, "continuous", "lambda_cat", "lambda_cont")
         if args.get("sigma", "fixed") not in ("fixed", "learned"):
             raise ConfigError("sigma", "must be fixed (the authors' code) or learned")
+        if args.get("noise", "normal") not in ("normal", "uniform"):
+            raise ConfigError("noise", "must be normal (N(0, 1)) or uniform (U(-1, 1), the authors' code)")
 
     def build_networks(self, make_generator, make_discriminator):
         critic = make_discriminator()
@@ -56,8 +59,18 @@ class InfoGAN(GAN):
         one_hot_code = z[:, self.z_dim:self.z_dim + self.categorical]
         return one_hot_code.argmax(1), z[:, self.z_dim + self.categorical:]
 
+    def noise(self, n, fixed: bool = False):
+        """G's incompressible noise z: N(0, 1), or U(-1, 1) as in the authors' code (`noise: uniform`). Training
+        draws per sample (draws.py); `fixed`: from torch's seeded stream, for the evaluation's pictures."""
+        uniform = self.noise_prior == "uniform"
+        if fixed:
+            z = (torch.rand if uniform else torch.randn)(n, self.z_dim, device=self.device)
+        else:
+            z = (draws.uniform if uniform else draws.normal)(n, self.z_dim, device=self.device)
+        return z * 2 - 1 if uniform else z
+
     def sample_latent(self, n, labels=None):
-        noise = draws.normal(n, self.z_dim, device=self.device)
+        noise = self.noise(n)
         code = draws.integers(self.categorical, n, device=self.device)
         continuous = draws.uniform(n, self.continuous, device=self.device) * 2 - 1
         return self.latent(noise, code, continuous), None
@@ -94,13 +107,13 @@ class InfoGAN(GAN):
         n = CODE_SAMPLES_PER_CLASS * self.categorical
         torch.manual_seed(0)
         code = torch.arange(n, device=self.device) % self.categorical
-        z = self.latent(torch.randn(n, self.z_dim, device=self.device), code,
+        z = self.latent(self.noise(n, fixed=True), code,
                         torch.rand(n, self.continuous, device=self.device) * 2 - 1)
         predicted = evaluation.classifier(self.generate(z, None, self.sampler()).float()).argmax(1)
         num_classes = evaluation.data.num_classes
         match, accuracy = matching(code, predicted, self.categorical, num_classes)
         order = sorted(range(self.categorical), key=lambda c: match.get(c, math.inf))
-        noise = torch.randn(1, self.z_dim, device=self.device).expand(len(TRAVERSAL), -1)
+        noise = self.noise(1, fixed=True).expand(len(TRAVERSAL), -1)
         for j in range(self.continuous):
             rows = []
             for c in order:

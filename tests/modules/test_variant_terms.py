@@ -86,6 +86,16 @@ def test_infogan_codes_are_one_hot_and_uniform_on_minus_one_one(cfg_factory):
     assert continuous.var(0).tolist() == pytest.approx([1 / 3, 1 / 3], abs=0.02)
 
 
+@pytest.mark.parametrize("noise, low, high, variance", [("normal", -math.inf, math.inf, 1.0),
+                                                        ("uniform", -1.0, 1.0, 1 / 3)])
+def test_infogan_noise_is_normal_or_the_authors_uniform_in_training_and_evaluation(cfg_factory, noise, low, high,
+                                                                                   variance):
+    module, _ = build(cfg_factory, "variant=infogan", f"variant.noise={noise}")
+    for z in (module.sample_latent(20000)[0][:, :module.z_dim], module.noise(20000, fixed=True)):
+        assert low <= z.min() and z.max() <= high and (noise == "uniform" or z.abs().max() > 1)
+        assert z.var().item() == pytest.approx(variance, rel=0.05) and z.mean().item() == pytest.approx(0, abs=0.02)
+
+
 @pytest.mark.parametrize("sigma", ["fixed", "learned"])
 def test_infogan_information_terms_by_hand(cfg_factory, sigma):
     module, _ = build(cfg_factory, "variant=infogan", "variant.lambda_cat=0.7", "variant.lambda_cont=0.3",

@@ -6,6 +6,7 @@ from pathlib import Path
 import lightning.pytorch as L
 import torch
 
+from gan_runner import dashboard
 from gan_runner.checkpoint import save_atomic
 
 
@@ -22,7 +23,7 @@ class PeriodicEvaluation(L.Callback):
             return
         result = self.evaluation(module, self.samples_dir / f"step_{module.iteration:06d}.png")
         self.history.append({"step": module.iteration, **result})
-        module.log_dict({f"eval/{k}": float(v) for k, v in result.items()})
+        dashboard.log_evaluation(trainer.logger, result, module.iteration)
         self.on_result(self.history)
 
 

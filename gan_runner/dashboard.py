@@ -79,6 +79,13 @@ def step(iteration: int) -> int:
     return max(iteration - 1, 0)
 
 
+def log_evaluation(logger: Logger | None, result: dict, iteration: int) -> None:
+    """A periodic evaluation's metrics as `eval/*` scalars, once, at the step of its iteration's losses (through
+    the module's `log`, Lightning would repeat them on every later row of the CSV log)."""
+    if logger is not None:
+        logger.log_metrics({f"eval/{k}": float(v) for k, v in result.items()}, step(iteration))
+
+
 def log_samples(logger: Logger | None, picture: np.ndarray, iteration: int, name: str = "samples") -> None:
     """A picture of the generator's samples (H x W x 3 uint8: the pixels of the PNG written beside it); a variant's
     further pictures (InfoGAN's latent traversal) by their own name."""

@@ -69,6 +69,9 @@ def test_csv_logger_records_losses_hyperparameters_and_final_metrics(cfg_factory
     assert list(losses) == [1.0, 2.0, 3.0, 4.0]
     final = [r for r in rows if r["final/w1"]]
     assert len(final) == 1 and int(final[0]["step"]) == losses[4.0]
+    periodic = [r for r in rows if r["eval/w1"]]  # once, at its iteration's step: not repeated on later rows
+    assert len(periodic) == 1 and int(periodic[0]["step"]) == losses[2.0]
+    assert float(periodic[0]["eval/w1"]) == pytest.approx(_history(out)[0]["w1"])
     assert float(final[0]["final/w1"]) == pytest.approx(_final(out)["w1"])
     params = yaml.safe_load((out / "logs" / "hparams.yaml").read_text())  # plain YAML: no OmegaConf tags
     assert {"loss": "ns", "constraint": "[sn,gp]", "constraint.gp.weight": 0.1, "model.width": 16,
@@ -90,6 +93,8 @@ def test_tensorboard_shows_hyperparameters_pictures_final_metrics_and_status(cfg
     # the very pictures of the PNG files: drawn once
     assert np.array_equal(_pixels(images[0].encoded_image_string), _pixels(out / "samples" / "step_000002.png"))
     assert np.array_equal(_pixels(images[-1].encoded_image_string), _pixels(out / "samples" / "final.png"))
+    [periodic] = events.Scalars("eval/w1")
+    assert periodic.step == step_of[2] and periodic.value == pytest.approx(_history(out)[0]["w1"])
     final = _final(out)
     for name in ("w1", "modes", "critic_w1"):
         [scalar] = events.Scalars(f"final/{name}")
@@ -171,6 +176,10 @@ def _compose(overrides, out):
 
 def _final(out: Path) -> dict:
     return results.read(out / "metrics.json")["metrics"]["final"]
+
+
+def _history(out: Path) -> list[dict]:
+    return results.read(out / "metrics.json")["history"]
 
 
 def _pixels(png) -> np.ndarray:

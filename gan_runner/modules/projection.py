@@ -3,14 +3,14 @@ trunk features phi, and conditional BatchNorm in G. D(fake) sees the labels G wa
 carry them); spectral normalization, when chosen, covers the embedding too."""
 from gan_runner.errors import UserError
 from gan_runner.modules.conditional import LabelConditional
-from gan_runner.nets.conditioning import NormConditionedGenerator, ProjectionCritic
+from gan_runner.nets.conditioning import ProjectionCritic, norm_conditioned
 
 
 class ProjectionGAN(LabelConditional):
     conditional_critic = True
 
     def build_networks(self, make_generator, make_discriminator):
-        return (NormConditionedGenerator(make_generator(), self.num_classes),
+        return (norm_conditioned(make_generator(), self.num_classes),
                 ProjectionCritic(make_discriminator(), self.num_classes))
 
     @classmethod

@@ -7,13 +7,18 @@
 - Projection (Miyato & Koyama 2018): D(x, y) = head(phi(x)) + <embed(y), phi(x)> on D's trunk features phi
   (`ProjectionCritic`); spectral normalization covers the embedding like any other weight of D.
 - Conditional BatchNorm (de Vries 2017; the projection paper's G): each BatchNorm of G gets a class-dependent
-  gain and bias (`NormConditionedGenerator`).
+  gain and bias (`norm_conditioned`).
+- Labels at every layer (DCGAN's conditional MNIST model, Radford 2016's code): one-hot y appended to the input of
+  every linear and convolutional layer of G or D (`labels_at_every_layer`).
+The last two replace layers inside the built net (`LabelledNet`), which then reads y from its forward call.
 """
 import math
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import weight_norm
 
 
 def one_hot(y: Tensor, num_classes: int, like: Tensor) -> Tensor:
@@ -74,9 +79,14 @@ class ProjectionCritic(nn.Module):
 
 
 class _Labels:
-    """The labels of the current G pass, shared by a generator wrapper and its conditional norms."""
+    """The labels of the current pass, shared by a net wrapper and the layers inside the net that read them."""
 
     y: Tensor | None = None
+
+    def get(self) -> Tensor:
+        if self.y is None:
+            raise RuntimeError("a class-conditional layer ran without labels: call the net as net(input, y)")
+        return self.y
 
 
 class ConditionalBatchNorm(nn.Module):
@@ -92,30 +102,71 @@ class ConditionalBatchNorm(nn.Module):
         self._labels = labels
 
     def forward(self, x: Tensor) -> Tensor:
-        y = self._labels.y
-        if y is None:
-            raise RuntimeError("a class-conditional BatchNorm ran without labels: call the generator as G(z, y)")
+        y = self._labels.get()
         shape = (x.shape[0], -1, *(1,) * (x.dim() - 2))
         return self.norm(x) * self.gain(y).view(shape) + self.bias(y).view(shape)
 
 
-class NormConditionedGenerator(nn.Module):
-    """G(z, y): the model's G with every BatchNorm replaced by a class-conditional one."""
+def _grown(layer: nn.Module, extra: int) -> nn.Module:
+    """A fresh layer like `layer` that takes `extra` more input features (channels), weight norm kept."""
+    if isinstance(layer, nn.Linear):
+        grown = nn.Linear(layer.in_features + extra, layer.out_features, bias=layer.bias is not None)
+    else:
+        if layer.groups != 1:
+            raise ValueError(f"labels cannot be appended to the input of a grouped convolution ({layer})")
+        options = dict(kernel_size=layer.kernel_size, stride=layer.stride, padding=layer.padding,
+                       dilation=layer.dilation, bias=layer.bias is not None, padding_mode=layer.padding_mode)
+        if isinstance(layer, nn.ConvTranspose2d):
+            options["output_padding"] = layer.output_padding
+        grown = parametrize.type_before_parametrizations(layer)(layer.in_channels + extra, layer.out_channels,
+                                                                **options)
+    return weight_norm(grown) if parametrize.is_parametrized(layer) else grown
 
-    def __init__(self, net: nn.Module, num_classes: int):
+
+class LabelConcatLayer(nn.Module):
+    """A linear or convolutional layer whose input gets the one-hot labels appended (constant planes for a conv),
+    as in the conditional MNIST model of DCGAN's code (Newmu/dcgan_code, mnist/train_cond_dcgan.py)."""
+
+    def __init__(self, layer: nn.Module, num_classes: int, labels: _Labels):
+        super().__init__()
+        self.layer = _grown(layer, num_classes)
+        self.num_classes = num_classes
+        self._labels = labels
+
+    def forward(self, x: Tensor) -> Tensor:
+        code = one_hot(self._labels.get(), self.num_classes, x)
+        code = code.view(*code.shape, *(1,) * (x.dim() - 2)).expand(-1, -1, *x.shape[2:])
+        return self.layer(torch.cat([x, code], 1))
+
+
+class LabelledNet(nn.Module):
+    """net(input, y): the model's net with every layer of the given kinds replaced by one that reads y."""
+
+    def __init__(self, net: nn.Module, num_classes: int, kinds: tuple[type, ...], replace):
         super().__init__()
         self.net = net
         self._labels = _Labels()
-        norms = [(name, m) for name, m in net.named_modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
-        if not norms:
-            raise ValueError(f"{type(net).__name__} has no BatchNorm layer to condition on the labels")
-        for name, norm in norms:
+        found = [(name, m) for name, m in net.named_modules() if isinstance(m, kinds)]
+        if not found:
+            raise ValueError(f"{type(net).__name__} has no {' or '.join(k.__name__ for k in kinds)} layer "
+                             "to condition on the labels")
+        for name, module in found:
             parent, _, child = name.rpartition(".")
-            setattr(net.get_submodule(parent), child, ConditionalBatchNorm(norm, num_classes, self._labels))
+            setattr(net.get_submodule(parent), child, replace(module, num_classes, self._labels))
 
-    def forward(self, z: Tensor, y: Tensor) -> Tensor:
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
         self._labels.y = y
         try:
-            return self.net(z)
+            return self.net(x)
         finally:
             self._labels.y = None
+
+
+def norm_conditioned(net: nn.Module, num_classes: int) -> LabelledNet:
+    """G(z, y): every BatchNorm of the model's G replaced by a class-conditional one."""
+    return LabelledNet(net, num_classes, (nn.BatchNorm1d, nn.BatchNorm2d), ConditionalBatchNorm)
+
+
+def labels_at_every_layer(net: nn.Module, num_classes: int) -> LabelledNet:
+    """G(z, y) or D(x, y): the one-hot labels appended to the input of every linear and convolutional layer."""
+    return LabelledNet(net, num_classes, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d), LabelConcatLayer)

@@ -35,6 +35,12 @@ def test_variant_trains_with_gradient_normalization_or_a_list(cfg_factory, train
     trains(cfg_factory, train_steps, [*DIGITS, f"variant={variant}", f"constraint={WRAPPERS[variant]}"])
 
 
+@pytest.mark.parametrize("constraint", [*FAMILIES, "gn"])
+def test_cgan_with_labels_at_every_layer_trains_with_constraint(cfg_factory, train_steps, constraint):
+    trains(cfg_factory, train_steps, [*DIGITS, "variant=cgan", "variant.labels=every_layer", f"constraint={constraint}",
+                                      "model.d_norm=weight"])
+
+
 @pytest.mark.parametrize("variant, extra", [("cgan", []), ("projection", ["model.g_norm=batch"]), ("acgan", []),
                                             ("infogan", []), ("catgan", ["variant.labelled=20"])])
 def test_variant_trains_on_mlp_nets_with_a_loss(cfg_factory, train_steps, variant, extra):
@@ -52,6 +58,8 @@ def test_variant_trains_on_mlp_nets_with_a_loss(cfg_factory, train_steps, varian
     (["variant=infogan", "variant.noise=gaussian"], "variant.noise='gaussian' must be normal"),
     (["variant=acgan", "variant.class_weight=-1"], "variant.class_weight=-1 must be >= 0"),
     (["variant=catgan", "variant.classes=0"], "variant.classes=0 must be > 0"),
+    (["variant=cgan", "variant.labels=hidden"], "variant.labels='hidden' is not a place for the labels"),
+    (["variant=cgan", "variant.mismatch=-1"], "variant.mismatch=-1 must be >= 0"),
 ])
 def test_impossible_variant_configs_are_refused_in_one_line(cfg_factory, overrides, message):
     with pytest.raises(UserError, match=message) as caught:

@@ -10,6 +10,7 @@ from gan_runner.build import build_module
 from gan_runner.modules.gan import Batch, Side
 
 DIGITS = ["data=digits", "model.width=8"]
+LAYERS = (torch.nn.Linear, torch.nn.Conv2d, torch.nn.ConvTranspose2d)
 
 
 def build(cfg_factory, *overrides):
@@ -184,6 +185,24 @@ def test_spectral_norm_covers_the_projection_embedding_and_variant_heads(cfg_fac
         assert layers and all(parametrize.is_parametrized(m, "weight") for m in layers), variant
 
 
+def test_cgan_matching_aware_term_scores_real_images_with_wrong_labels_as_fakes(cfg_factory):
+    module, data = build(cfg_factory, "variant=cgan", "variant.mismatch=0.5", "loss=ns")
+    real, labels = real_batch(data, 200)
+    seen = []
+    critic = module.critic
+    module.critic = lambda x, y=None: (seen.append((x, y)), critic(x, y))[1]
+    batch = module._play(real, labels, train_generator=False)
+    module._score(batch.real)
+    term = module.d_extra(batch)["d_mismatch"]
+    (x_wrong, wrong), = seen[1:]
+    assert x_wrong is real and (wrong != labels).all() and set(((wrong - labels) % 10).tolist()) == set(range(1, 10))
+    v_real, v_wrong = critic(real, labels), critic(real, wrong)
+    by_hand = 0.5 * -(torch.sigmoid(v_real).log().mean() + (1 - torch.sigmoid(v_wrong)).log().mean())
+    assert term.item() == pytest.approx(by_hand.item(), rel=1e-5)
+    module, _ = build(cfg_factory, "variant=cgan")
+    assert module.d_extra(batch) == {}  # off by default: the paper's cGAN
+
+
 # ----- the conditioning layers -----
 @pytest.mark.parametrize("model, first_layer_inputs", [("dcgan", 1 + 10), ("mlp", 64 + 10)])
 def test_cgan_appends_labels_as_channels_of_an_image_or_entries_of_a_vector(cfg_factory, model, first_layer_inputs):
@@ -194,6 +213,25 @@ def test_cgan_appends_labels_as_channels_of_an_image_or_entries_of_a_vector(cfg_
     assert g_first.in_features == module.z_dim + 10  # one-hot y appended to z
     real, labels = real_batch(data)
     assert not torch.allclose(module.critic(real, labels), module.critic(real, (labels + 1) % 10))
+
+
+@pytest.mark.parametrize("model", ["dcgan", "mlp"])
+def test_cgan_labels_at_every_layer_reach_every_linear_and_conv_layer(cfg_factory, model):
+    module, data = build(cfg_factory, "variant=cgan", "variant.labels=every_layer", f"model={model}")
+    real, labels = real_batch(data)
+    layers = {net: [m for m in getattr(module, net).modules() if isinstance(m, LAYERS)]
+              for net in ("generator", "discriminator")}
+    inputs = []
+    for net_layers in layers.values():
+        for layer in net_layers:
+            layer.register_forward_pre_hook(lambda _, args: inputs.append(args[0]))
+    module.critic(module.generate(torch.randn(len(labels), module.z_dim), labels), labels)
+    assert len(inputs) == sum(map(len, layers.values())) >= 4
+    for x in inputs:  # the last 10 inputs of every layer: the one-hot labels (constant planes for a conv)
+        code = x[:, -10:].flatten(2).mean(2) if x.dim() == 4 else x[:, -10:]
+        torch.testing.assert_close(code, torch.nn.functional.one_hot(labels, 10).float())
+        if x.dim() == 4:
+            assert torch.equal(x[:, -10:].amin((2, 3)), x[:, -10:].amax((2, 3)))
 
 
 def test_conditional_batchnorm_gives_each_class_its_gain_and_bias(cfg_factory):

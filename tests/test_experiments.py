@@ -62,10 +62,10 @@ def test_variant_presets_carry_their_papers_settings(cfg_factory):
     for name in ("cgan", "projection", "acgan", "infogan", "catgan"):
         cfg = cfg_factory([f"experiment={name}"])
         assert (cfg.variant.name, cfg.data.name) == (name, "mnist5k")
-    projection = cfg_factory(["experiment=projection"])  # the authors' sn_cifar10.yml
+    projection = cfg_factory(["experiment=projection"])  # the authors' loss and SN; DCGAN's Adam (the YAML says why)
     assert projection.loss._target_.endswith("Hinge") and list(projection.constraint) == ["sn"]
-    assert tuple(projection.optimizer.kwargs.betas) == (0.0, 0.9) and projection.optimizer.n_critic == 5
-    assert projection.optimizer.lr_decay == "linear" and projection.optimizer.lr_d == 2e-4
+    assert tuple(projection.optimizer.kwargs.betas) == (0.5, 0.999) and projection.optimizer.n_critic == 1
+    assert projection.optimizer.lr_decay == "none" and projection.optimizer.lr_d == 2e-4
     infogan = cfg_factory(["experiment=infogan"])  # the official code's run_mnist_exp.py
     assert (infogan.model.z_dim, infogan.variant.noise, infogan.variant.categorical, infogan.variant.continuous) == \
         (62, "uniform", 10, 2)
@@ -73,4 +73,6 @@ def test_variant_presets_carry_their_papers_settings(cfg_factory):
     assert (infogan.variant.lambda_cat, infogan.variant.lambda_cont, infogan.model.d_norm) == (1.0, 0.1, "batch")
     acgan = cfg_factory(["experiment=acgan"])
     assert (acgan.data.batch_size, acgan.variant.class_weight, acgan.variant.fake_class_loss) == (100, 1.0, False)
-    assert cfg_factory(["experiment=catgan"]).variant.labelled == 0  # unsupervised: the clusters are D's own
+    catgan = cfg_factory(["experiment=catgan"])
+    assert catgan.variant.labelled == 0  # unsupervised: the clusters are D's own
+    assert list(catgan.constraint) == ["noise"] and catgan.constraint.noise.sigma == 0.3

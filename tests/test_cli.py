@@ -144,9 +144,10 @@ def test_a_dirac_run_writes_its_trajectory_picture_and_metrics(tmp_path):
     final = result["metrics"]["final"]
     assert result["objective"] == "distance" and final["converged"] == 1.0 and final["distance"] < 0.01
     assert final["theta"] == pytest.approx(float(rows[-1].split(",")[1]))
-    # R1 of weight γ: -γ/2 ± √(γ²/4 - f'(0)²), f'(0) = 1/2 (tests/test_dirac.py checks these closed forms)
+    # R1 of weight γ: -γ/2 ± √(γ²/4 - f'(0)²), f'(0) = 1/2 (tests/test_dirac.py checks these closed forms, and why
+    # float32 means over the batch allow 1e-4)
     assert (final["field_eig1_re"], final["field_eig1_im"]) == pytest.approx((-0.15, math.sqrt(0.25 - 0.15**2)),
-                                                                             rel=1e-5)
+                                                                             abs=1e-4)
     assert [h["step"] for h in result["history"]] == [100, 200]
 
 

@@ -18,6 +18,7 @@ from gan_runner.checks import ConfigError, non_negative, positive
 from gan_runner.metrics.classes import matching
 from gan_runner.modules.gan import GAN
 from gan_runner.nets.conditioning import one_hot
+from gan_runner.nets.norm import feature_norm
 
 TRAVERSAL = torch.linspace(-2, 2, 9)  # the continuous code swept beyond its training range, as in figure 2
 CODE_SAMPLES_PER_CLASS = 200
@@ -27,10 +28,11 @@ class InfoGAN(GAN):
     uses_features = True
 
     def __init__(self, *args, categorical: int = 10, continuous: int = 2, lambda_cat: float = 1.0,
-                 lambda_cont: float = 0.1, sigma: str = "fixed", q_width: int = 128, noise: str = "normal",
+                 lambda_cont: float = 0.1, sigma: str = "fixed", q_width: int = 128, q_norm: str = "batch",
+                 noise: str = "normal",
                  **kwargs):
         self.categorical, self.continuous, self.sigma, self.noise_prior = categorical, continuous, sigma, noise
-        self.lambda_cat, self.lambda_cont, self.q_width = lambda_cat, lambda_cont, q_width
+        self.lambda_cat, self.lambda_cont, self.q_width, self.q_norm = lambda_cat, lambda_cont, q_width, q_norm
         super().__init__(*args, **kwargs)
 
     @classmethod
@@ -41,11 +43,14 @@ class InfoGAN(GAN):
             raise ConfigError("sigma", "must be fixed (the authors' code) or learned")
         if args.get("noise", "normal") not in ("normal", "uniform"):
             raise ConfigError("noise", "must be normal (N(0, 1)) or uniform (U(-1, 1), the authors' code)")
+        if args.get("q_norm", "batch") not in ("batch", "none"):
+            raise ConfigError("q_norm", "must be batch (the paper's Q: FC-BatchNorm-LeakyReLU) or none")
 
     def build_networks(self, make_generator, make_discriminator):
         critic = make_discriminator()
         outputs = self.categorical + self.continuous * (2 if self.sigma == "learned" else 1)
-        critic.heads["q"] = nn.Sequential(nn.Linear(critic.feature_dim, self.q_width), nn.LeakyReLU(0.2),
+        critic.heads["q"] = nn.Sequential(nn.Linear(critic.feature_dim, self.q_width),
+                                          feature_norm(self.q_norm, self.q_width, False), nn.LeakyReLU(0.2),
                                           nn.Linear(self.q_width, outputs))
         return make_generator(z_dim=self.z_dim + self.categorical + self.continuous), critic
 

@@ -1,5 +1,6 @@
-"""DCGAN (Radford 2016) at 8, 16, 28, 32 or 64 px: strided convs, no pooling, no FC but the projection,
-BatchNorm + ReLU in G, tanh output, LeakyReLU in D, D normalization chosen from config."""
+"""DCGAN (Radford 2016) at 8, 16, 28, 32 or 64 px: strided convs, no pooling, no FC but the projection (D may add
+one before its heads, as InfoGAN's does), BatchNorm + ReLU in G, tanh output, LeakyReLU in D, D normalization
+chosen from config."""
 from torch import Tensor, nn
 
 from gan_runner.checks import ConfigError, positive
@@ -52,7 +53,7 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(Discriminator):
     """Images of `shape` [C, H, W] -> one score each."""
 
-    def __init__(self, shape: list[int], width: int = 64, norm: str = "none"):
+    def __init__(self, shape: list[int], width: int = 64, norm: str = "none", fc: int = 0):
         channels, image_size = shape[0], shape[-1]
         side, stages = plan(image_size)
         layers: list[nn.Module] = []
@@ -63,10 +64,18 @@ class DCGANDiscriminator(Discriminator):
             layers += [maybe_weight_norm(nn.Conv2d(ch_in, ch, 4, 2, 1), layer_norm),
                        feature_norm(layer_norm, ch, True), nn.LeakyReLU(0.2, True)]
             ch_in, ch = ch, ch * 2
-        super().__init__(nn.Sequential(*layers, nn.Flatten()), ch_in * side**2)
+        layers.append(nn.Flatten())
+        features = ch_in * side**2
+        if fc:  # InfoGAN's MNIST D: a normalized FC layer between the convs and the heads it shares
+            layers += [maybe_weight_norm(nn.Linear(features, fc), norm), feature_norm(norm, fc, False),
+                       nn.LeakyReLU(0.2, True)]
+            features = fc
+        super().__init__(nn.Sequential(*layers), features)
 
     @classmethod
     def check(cls, args: dict, cfg) -> None:
         positive(args, "width")
+        if args.get("fc", 0) < 0:
+            raise ConfigError("fc", "must be 0 (no FC layer) or the FC layer's number of units")
         check_norm(args)
         check_size(args)

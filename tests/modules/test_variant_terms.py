@@ -131,6 +131,17 @@ def test_infogan_information_reaches_g_and_q_with_ds_body(cfg_factory):
         assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.d_part(part).parameters()), part
 
 
+def test_infogan_with_the_papers_d_shares_a_normalized_fc_layer_and_q_has_batchnorm(cfg_factory):
+    """The paper's MNIST D: convs, then FC-BatchNorm-LeakyReLU shared by D's score and Q; Q: FC-BatchNorm-LeakyReLU."""
+    module, data = build(cfg_factory, "variant=infogan", "model.d_norm=batch", "model.d_fc=16")
+    trunk, q = module.d_part("trunk"), module.d_part("heads")["q"]
+    assert [type(m) for m in list(trunk)[-3:]] == [torch.nn.Linear, torch.nn.BatchNorm1d, torch.nn.LeakyReLU]
+    assert trunk(real_batch(data)[0]).shape == (12, 16) and module.d_part("head").in_features == 16
+    assert [type(m) for m in q] == [torch.nn.Linear, torch.nn.BatchNorm1d, torch.nn.LeakyReLU, torch.nn.Linear]
+    plain, _ = build(cfg_factory, "variant=infogan", "variant.q_norm=none")
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in plain.d_part("heads")["q"])
+
+
 # ----- AC-GAN -----
 @pytest.mark.parametrize("fake_class_loss", [False, True])
 def test_acgan_class_terms_by_hand(cfg_factory, fake_class_loss):

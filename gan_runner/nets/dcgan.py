@@ -1,6 +1,6 @@
-"""DCGAN (Radford 2016) at 8, 16, 28, 32 or 64 px: strided convs, no pooling, no FC but the projection (D may add
-one before its heads, as InfoGAN's does), BatchNorm + ReLU in G, tanh output, LeakyReLU in D, D normalization
-chosen from config."""
+"""DCGAN (Radford 2016) at 8, 16, 28, 32 or 64 px: strided convs, no pooling, no FC but the projection (G may add
+one before it and D one before its heads, as InfoGAN's nets do), BatchNorm + ReLU in G, tanh output, LeakyReLU in
+D, D normalization chosen from config."""
 from torch import Tensor, nn
 
 from gan_runner.checks import ConfigError, positive
@@ -16,6 +16,11 @@ def check_size(args: dict) -> None:
         raise ConfigError("shape", f"is not a size dcgan supports: set data.image_size to one of {sorted(SIZES)}")
 
 
+def check_fc(args: dict) -> None:
+    if args.get("fc", 0) < 0:
+        raise ConfigError("fc", "must be 0 (no FC layer) or the FC layer's number of units")
+
+
 def plan(image_size: int) -> tuple[int, int]:
     if image_size not in SIZES:
         raise ValueError(f"dcgan supports image sizes {sorted(SIZES)}, got {image_size}: set data.image_size")
@@ -25,14 +30,15 @@ def plan(image_size: int) -> tuple[int, int]:
 class DCGANGenerator(nn.Module):
     """z [N, z_dim] -> images of `shape` [C, H, W] (square)."""
 
-    def __init__(self, z_dim: int, shape: list[int], width: int = 64):
+    def __init__(self, z_dim: int, shape: list[int], width: int = 64, fc: int = 0):
         super().__init__()
         channels, image_size = shape[0], shape[-1]
         self.z_dim = z_dim
         self.side, stages = plan(image_size)
         self.top = width * 2 ** (stages - 1)
-        self.project = nn.Sequential(nn.Linear(z_dim, self.top * self.side**2, bias=False),
-                                     nn.BatchNorm1d(self.top * self.side**2), nn.ReLU(True))
+        widths = [z_dim, *([fc] if fc else []), self.top * self.side**2]  # InfoGAN's MNIST G: an FC layer first
+        self.project = nn.Sequential(*[layer for n_in, n_out in zip(widths, widths[1:]) for layer in
+                                       (nn.Linear(n_in, n_out, bias=False), nn.BatchNorm1d(n_out), nn.ReLU(True))])
         layers: list[nn.Module] = []
         ch = self.top
         for _ in range(stages - 1):
@@ -44,6 +50,7 @@ class DCGANGenerator(nn.Module):
     @classmethod
     def check(cls, args: dict, cfg) -> None:
         positive(args, "z_dim", "width")
+        check_fc(args)
         check_size(args)
 
     def forward(self, z: Tensor) -> Tensor:
@@ -75,7 +82,6 @@ class DCGANDiscriminator(Discriminator):
     @classmethod
     def check(cls, args: dict, cfg) -> None:
         positive(args, "width")
-        if args.get("fc", 0) < 0:
-            raise ConfigError("fc", "must be 0 (no FC layer) or the FC layer's number of units")
+        check_fc(args)
         check_norm(args)
         check_size(args)

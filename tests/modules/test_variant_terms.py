@@ -131,9 +131,14 @@ def test_infogan_information_reaches_g_and_q_with_ds_body(cfg_factory):
         assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.d_part(part).parameters()), part
 
 
-def test_infogan_with_the_papers_d_shares_a_normalized_fc_layer_and_q_has_batchnorm(cfg_factory):
-    """The paper's MNIST D: convs, then FC-BatchNorm-LeakyReLU shared by D's score and Q; Q: FC-BatchNorm-LeakyReLU."""
-    module, data = build(cfg_factory, "variant=infogan", "model.d_norm=batch", "model.d_fc=16")
+def test_infogan_with_the_papers_nets_has_their_fc_layers_and_q_has_batchnorm(cfg_factory):
+    """The paper's MNIST nets: G starts with FC-BatchNorm-ReLU; D's convs end in FC-BatchNorm-LeakyReLU, shared by
+    D's score and Q; Q: FC-BatchNorm-LeakyReLU."""
+    module, data = build(cfg_factory, "variant=infogan", "model.d_norm=batch", "model.d_fc=16", "model.g_fc=24")
+    project = module.generator.project
+    assert [(type(m), getattr(m, "out_features", None)) for m in project[:3]] == [
+        (torch.nn.Linear, 24), (torch.nn.BatchNorm1d, None), (torch.nn.ReLU, None)]
+    assert project[3].in_features == 24 and module.generate(module.sample_latent(5)[0]).shape == (5, 1, 8, 8)
     trunk, q = module.d_part("trunk"), module.d_part("heads")["q"]
     assert [type(m) for m in list(trunk)[-3:]] == [torch.nn.Linear, torch.nn.BatchNorm1d, torch.nn.LeakyReLU]
     assert trunk(real_batch(data)[0]).shape == (12, 16) and module.d_part("head").in_features == 16

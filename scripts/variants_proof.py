@@ -7,7 +7,7 @@ the default run, `gan-runner -m seed=0,1,2`), one sweep after another (one run h
 then `gan-report` on the sweep. Writes docs/variants_proof.md (the table against each threshold, with the load
 average during the runs) and each variant's pictures from seed 0 as docs/variant_<variant>_*.png. A sweep that
 already finished returns its results without training again (gan-runner's sweep resume), so a second call only
-rebuilds the table.
+rebuilds the table. A variant whose sweep is not in --out keeps its row from the table written last time.
 """
 import argparse
 import os
@@ -87,6 +87,13 @@ def pictures(variant: str, sweep_dir: Path, docs: Path) -> list[str]:
     return written
 
 
+def earlier_rows(table_file: Path) -> dict[str, str]:
+    """The rows of the table written last time, by variant."""
+    if not table_file.exists():
+        return {}
+    return {line.split("`")[1]: line for line in table_file.read_text().splitlines() if line.startswith("| `")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("variants", nargs="*", default=list(PROOF), choices=list(PROOF))
@@ -101,11 +108,16 @@ def main() -> None:
         seen = run(variant, sweep_dir)
         loads.setdefault(variant, seen)
         loads_file.write_text("".join(f"{k} {v}\n" for k, v in loads.items()))
+    table_file = args.docs / "variants_proof.md"
+    kept = earlier_rows(table_file)
     rows, figures = [], []
     for variant in PROOF:
         if (args.out / variant).exists():
             rows.append(row(variant, args.out / variant, loads.get(variant, "-")))
             figures += pictures(variant, args.out / variant, args.docs)
+        elif variant in kept:  # a variant not rerun keeps its row (and its pictures) from the last table
+            rows.append(kept[variant])
+            figures += sorted(p.name for p in args.docs.glob(f"variant_{variant}_*.png"))
     table = ["| variant | metric (threshold) | seed 0 / 1 / 2 | met | further metrics, seed 0 / 1 / 2 | wall time "
              "per run | load average |", "|---|---|---|---|---|---|---|", *rows]
     text = ["# The variants' proof runs", "",
@@ -115,7 +127,7 @@ def main() -> None:
             "followed by `gan-report` on its folder. Metrics are the final evaluation's (5,000 samples, LeNet "
             "features of the cached domain classifier; see the README's Metrics).", "", *table, "",
             "Pictures (seed 0): " + ", ".join(f"[{f}]({f})" for f in figures), ""]
-    (args.docs / "variants_proof.md").write_text("\n".join(text))
+    table_file.write_text("\n".join(text))
     print("\n".join(table))
 
 

@@ -29,8 +29,7 @@ class InfoGAN(GAN):
 
     def __init__(self, *args, categorical: int = 10, continuous: int = 2, lambda_cat: float = 1.0,
                  lambda_cont: float = 0.1, sigma: str = "fixed", q_width: int = 128, q_norm: str = "batch",
-                 noise: str = "normal",
-                 **kwargs):
+                 noise: str = "normal", **kwargs):
         self.categorical, self.continuous, self.sigma, self.noise_prior = categorical, continuous, sigma, noise
         self.lambda_cat, self.lambda_cont, self.q_width, self.q_norm = lambda_cat, lambda_cont, q_width, q_norm
         super().__init__(*args, **kwargs)

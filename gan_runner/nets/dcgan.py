@@ -3,7 +3,7 @@ one before it and D one before its heads, as InfoGAN's nets do), BatchNorm + ReL
 D, D normalization chosen from config."""
 from torch import Tensor, nn
 
-from gan_runner.checks import ConfigError, positive
+from gan_runner.checks import ConfigError, non_negative, positive
 from gan_runner.nets.critic import Discriminator
 from gan_runner.nets.norm import check_norm, feature_norm, maybe_weight_norm
 
@@ -14,11 +14,6 @@ SIZES = {8: (4, 1), 16: (4, 2), 28: (7, 2), 32: (4, 3), 64: (4, 4)}
 def check_size(args: dict) -> None:
     if args["shape"][-1] not in SIZES:
         raise ConfigError("shape", f"is not a size dcgan supports: set data.image_size to one of {sorted(SIZES)}")
-
-
-def check_fc(args: dict) -> None:
-    if args.get("fc", 0) < 0:
-        raise ConfigError("fc", "must be 0 (no FC layer) or the FC layer's number of units")
 
 
 def plan(image_size: int) -> tuple[int, int]:
@@ -50,7 +45,7 @@ class DCGANGenerator(nn.Module):
     @classmethod
     def check(cls, args: dict, cfg) -> None:
         positive(args, "z_dim", "width")
-        check_fc(args)
+        non_negative(args, "fc")
         check_size(args)
 
     def forward(self, z: Tensor) -> Tensor:
@@ -82,6 +77,6 @@ class DCGANDiscriminator(Discriminator):
     @classmethod
     def check(cls, args: dict, cfg) -> None:
         positive(args, "width")
-        check_fc(args)
+        non_negative(args, "fc")
         check_norm(args)
         check_size(args)

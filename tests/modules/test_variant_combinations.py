@@ -57,7 +57,7 @@ def test_variant_trains_on_mlp_nets_with_a_loss(cfg_factory, train_steps, varian
     (["variant=infogan", "variant.sigma=free"], "variant.sigma='free' must be fixed"),
     (["variant=infogan", "variant.noise=gaussian"], "variant.noise='gaussian' must be normal"),
     (["variant=infogan", "variant.q_norm=layer"], "variant.q_norm='layer' must be batch"),
-    (["variant=infogan", "model.d_fc=-1"], "model.d_fc=-1 must be 0"),
+    (["variant=infogan", "model.d_fc=-1"], "model.d_fc=-1 must be >= 0"),
     (["variant=acgan", "variant.class_weight=-1"], "variant.class_weight=-1 must be >= 0"),
     (["variant=catgan", "variant.classes=0"], "variant.classes=0 must be > 0"),
     (["variant=cgan", "variant.labels=hidden"], "variant.labels='hidden' is not a place for the labels"),

@@ -1,0 +1,59 @@
+"""Do a run's gradients depend on the CPU thread count beyond rounding? Two thread counts sum in different orders, so
+the same seed trains along different trajectories; this tells that apart from a kernel that computes something else.
+
+    .venv/bin/python scripts/thread_gradients.py <run dir> [--threads 1 2] [--batch 128]
+
+Builds the run's nets from its config.yaml, loads its last checkpoint's weights, and at each thread count takes the
+gradient of mean D(G(z)) + mean D(x) over the same batch (the nets in training mode, as in training). Prints, per
+parameter, the relative difference to the first thread count's gradient: rounding gives about 1e-6. Parameters
+whose true gradient is zero (a bias under BatchNorm) show noise against noise and are marked.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+from omegaconf import OmegaConf
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from gan_runner.build import build_module, instantiate  # noqa: E402
+from gan_runner.checkpoint import last_checkpoint  # noqa: E402
+
+
+def gradients(module, real, threads: int) -> dict[str, torch.Tensor]:
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    module.zero_grad()
+    z, labels = module.sample_latent(len(real))
+    d = module.discriminator
+    score = d(module.generator(z), labels) if labels is not None else d(module.generator(z))
+    real_score = d(real, labels) if labels is not None else d(real)
+    (score.mean() + real_score.mean()).backward()
+    return {name: p.grad.clone() for name, p in module.named_parameters() if p.grad is not None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--threads", type=int, nargs=2, default=[1, 2])
+    parser.add_argument("--batch", type=int, default=128)
+    args = parser.parse_args()
+    cfg = OmegaConf.load(args.run_dir / "config.yaml")
+    data = instantiate(cfg.data.source)
+    module = build_module(cfg, data)
+    state = torch.load(last_checkpoint(args.run_dir), map_location="cpu", weights_only=True)["state_dict"]
+    module.load_state_dict(state)
+    module.train()
+    real = data.samples(torch.arange(args.batch))
+    first, second = (gradients(module, real, t) for t in args.threads)
+    print(f"| parameter | gradient norm | relative difference, {args.threads[0]} vs {args.threads[1]} threads |")
+    print("|---|---|---|")
+    largest = max(grad.norm() for grad in first.values())
+    for name, grad in first.items():
+        difference = ((grad - second[name]).norm() / grad.norm().clamp_min(1e-30)).item()
+        zero = " (zero gradient: noise)" if grad.norm() < 1e-5 * largest else ""
+        print(f"| {name} | {grad.norm():.2e} | {difference:.1e}{zero} |")
+
+
+if __name__ == "__main__":
+    main()

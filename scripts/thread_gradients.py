@@ -6,7 +6,9 @@ the same seed trains along different trajectories; this tells that apart from a 
 Builds the run's nets from its config.yaml, loads its last checkpoint's weights, and at each thread count takes the
 gradient of mean D(G(z)) + mean D(x) over the same batch (the nets in training mode, as in training). Prints, per
 parameter, the relative difference to the first thread count's gradient: rounding gives about 1e-6. Parameters
-whose true gradient is zero (a bias under BatchNorm) show noise against noise and are marked.
+whose true gradient is zero (a bias under BatchNorm) show noise against noise and are marked. Conditional variants
+get the real batch's labels, as in training; heads off D's score path (InfoGAN's Q, AC-GAN's classifier) get no
+gradient here and are not listed.
 """
 import argparse
 import sys
@@ -20,15 +22,12 @@ from gan_runner.build import build_module, instantiate  # noqa: E402
 from gan_runner.checkpoint import last_checkpoint  # noqa: E402
 
 
-def gradients(module, real, threads: int) -> dict[str, torch.Tensor]:
+def gradients(module, real, labels, threads: int) -> dict[str, torch.Tensor]:
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     module.zero_grad()
-    z, labels = module.sample_latent(len(real))
-    d = module.discriminator
-    score = d(module.generator(z), labels) if labels is not None else d(module.generator(z))
-    real_score = d(real, labels) if labels is not None else d(real)
-    (score.mean() + real_score.mean()).backward()
+    z, y = module.sample_latent(len(real), labels)
+    (module.critic(module.generate(z, y), y).mean() + module.critic(real, labels).mean()).backward()
     return {name: p.grad.clone() for name, p in module.named_parameters() if p.grad is not None}
 
 
@@ -44,8 +43,9 @@ def main() -> None:
     state = torch.load(last_checkpoint(args.run_dir), map_location="cpu", weights_only=True)["state_dict"]
     module.load_state_dict(state)
     module.train()
-    real = data.samples(torch.arange(args.batch))
-    first, second = (gradients(module, real, t) for t in args.threads)
+    index = torch.arange(args.batch)
+    real, labels = data.samples(index), None if data.y is None else data.y[index]
+    first, second = (gradients(module, real, labels, t) for t in args.threads)
     print(f"| parameter | gradient norm | relative difference, {args.threads[0]} vs {args.threads[1]} threads |")
     print("|---|---|---|")
     largest = max(grad.norm() for grad in first.values())

@@ -11,6 +11,11 @@ def last_checkpoint(output_dir: Path) -> Path:
     return output_dir / "checkpoints" / "last.ckpt"
 
 
+def load_weights(module: torch.nn.Module, path: Path) -> None:
+    """A checkpoint's weights into `module` (its state_dict only, read with weights_only)."""
+    module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["state_dict"])
+
+
 def read_resumable(path: Path) -> dict | None:
     """The checkpoint's gan-runner state ({'iteration', 'rng'}), None when there is none; UserError when corrupt."""
     if not path.exists():

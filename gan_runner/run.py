@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from gan_runner import dashboard, distributed, identity, quiet, results
 from gan_runner.build import build_module, build_trainer, instantiate
 from gan_runner.callbacks import FirstStepTime, PeriodicEvaluation, RollingCheckpoint
-from gan_runner.checkpoint import last_checkpoint, read_resumable
+from gan_runner.checkpoint import last_checkpoint, load_weights, read_resumable
 from gan_runner.data.stream import BatchStream
 from gan_runner.errors import UserError
 from gan_runner.evaluation import build_evaluation
@@ -142,7 +142,7 @@ def _evaluate_again(cfg: DictConfig, out: Path, previous: dict, ckpt_path: Path,
     log.info("%s: evaluating the finished run again with the new metrics settings", out)
     data = instantiate(cfg.data.source)
     module = build_module(cfg, data)
-    module.load_state_dict(torch.load(ckpt_path, map_location="cpu", weights_only=True)["state_dict"])
+    load_weights(module, ckpt_path)
     module.iteration = previous["step"]
     evaluation = _evaluation(cfg, data, torch.device("cpu"))
     final = evaluation(module, out / "samples" / "final.png")

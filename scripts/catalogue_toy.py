@@ -43,6 +43,7 @@ def job(args) -> tuple:
 
     from gan_runner import results
     from gan_runner.build import build_module
+    from gan_runner.checkpoint import last_checkpoint, load_weights
     from gan_runner.data import toy
     from gan_runner.evaluation import generate, untouched
     from gan_runner.run import run
@@ -59,8 +60,7 @@ def job(args) -> tuple:
     points = None
     if result["status"] == "completed":
         module = build_module(cfg, getattr(toy, cfg.data.name)(n=1000))
-        state = torch.load(Path(out) / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
-        module.load_state_dict(state)
+        load_weights(module, last_checkpoint(Path(out)))
         with untouched(module):
             points = generate(module, 500)[0].numpy()  # a tensor would travel as a file descriptor of this worker
     return key, {"status": result["status"], **result["metrics"]["final"]}, points

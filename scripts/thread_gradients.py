@@ -19,7 +19,7 @@ from omegaconf import OmegaConf
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from gan_runner.build import build_module, instantiate  # noqa: E402
-from gan_runner.checkpoint import last_checkpoint  # noqa: E402
+from gan_runner.checkpoint import last_checkpoint, load_weights  # noqa: E402
 
 
 def gradients(module, real, labels, threads: int) -> dict[str, torch.Tensor]:
@@ -40,8 +40,7 @@ def main() -> None:
     cfg = OmegaConf.load(args.run_dir / "config.yaml")
     data = instantiate(cfg.data.source)
     module = build_module(cfg, data)
-    state = torch.load(last_checkpoint(args.run_dir), map_location="cpu", weights_only=True)["state_dict"]
-    module.load_state_dict(state)
+    load_weights(module, last_checkpoint(args.run_dir))
     module.train()
     index = torch.arange(args.batch)
     real, labels = data.samples(index), None if data.y is None else data.y[index]

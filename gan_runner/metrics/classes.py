@@ -8,7 +8,9 @@ labelled images.
   (GAN-test, Shmelkov et al. 2018); `intra_fid`: the mean over classes of the FID between the class's samples and
   its real images, in the classifier's feature space (Miyato & Koyama 2018).
 - `matched_accuracy`: clusters against labels after matching them one to one with the Hungarian algorithm
-  (InfoGAN's codes, CatGAN's clusters: their numbering is arbitrary).
+  (InfoGAN's codes, CatGAN's clusters: their numbering is arbitrary); `majority`: each cluster mapped to the class
+  most of its members hold, many clusters to one class (the over-clustering protocol of unsupervised MNIST tables,
+  where CatGAN runs with 20 clusters).
 """
 import torch
 from scipy.optimize import linear_sum_assignment
@@ -48,13 +50,28 @@ def frechet_distance(a: tuple[Tensor, Tensor], b: tuple[Tensor, Tensor]) -> floa
     return ((mu_a - mu_b).square().sum() + s_a.trace() + s_b.trace() - 2 * root_trace).item()
 
 
-def matching(clusters: Tensor, labels: Tensor, num_clusters: int, num_classes: int) -> tuple[dict[int, int], float]:
-    """The one-to-one map cluster -> class that agrees with the most labels, and the fraction it gets right."""
+def contingency(clusters: Tensor, labels: Tensor, num_clusters: int, num_classes: int) -> Tensor:
+    """counts[k, c]: the samples in cluster k with label c."""
     counts = torch.zeros(num_clusters, num_classes, dtype=torch.float64)
     counts.index_put_((clusters.long().cpu(), labels.long().cpu()), torch.ones(len(labels), dtype=torch.float64),
                       accumulate=True)
+    return counts
+
+
+def matching(clusters: Tensor, labels: Tensor, num_clusters: int, num_classes: int) -> tuple[dict[int, int], float]:
+    """The one-to-one map cluster -> class that agrees with the most labels, and the fraction it gets right."""
+    counts = contingency(clusters, labels, num_clusters, num_classes)
     rows, cols = linear_sum_assignment(counts.numpy(), maximize=True)
     return dict(zip(rows.tolist(), cols.tolist())), counts[rows, cols].sum().item() / len(labels)
+
+
+def majority(clusters: Tensor, labels: Tensor, num_clusters: int, num_classes: int) -> tuple[dict[int, int], float]:
+    """Each non-empty cluster -> its most frequent label (several clusters may share a class), and the fraction of
+    samples whose label is their cluster's."""
+    counts = contingency(clusters, labels, num_clusters, num_classes)
+    best = counts.max(1)
+    mapping = {k: int(best.indices[k]) for k in range(num_clusters) if counts[k].sum() > 0}
+    return mapping, best.values.sum().item() / len(labels)
 
 
 def matched_accuracy(clusters: Tensor, labels: Tensor, num_clusters: int, num_classes: int) -> float:

@@ -12,6 +12,7 @@ from gan_runner.metrics.classes import (
     classes_covered,
     frechet_distance,
     gaussian,
+    majority,
     matched_accuracy,
     matching,
 )
@@ -48,6 +49,19 @@ def test_hungarian_matching_undoes_a_permutation():
     assert (noisy == labels).double().mean() < 0.2
     # more clusters than classes: each class keeps its best cluster; the others count as wrong
     assert matched_accuracy(torch.arange(20) % 20, torch.arange(20) % 10, 20, 10) == pytest.approx(0.5)
+
+
+def test_majority_reads_each_cluster_as_its_most_frequent_class():
+    labels = torch.arange(1000) % 10
+    split = labels + 10 * (torch.arange(1000) // 10 % 2)  # every class split over two clusters of 20
+    mapping, purity = majority(split, labels, 20, 10)
+    assert purity == 1.0 and all(mapping[k] == k % 10 for k in range(20))
+    assert matched_accuracy(split, labels, 20, 10) == pytest.approx(0.5)  # one to one: half the samples
+    # merged classes: 4 and 9 share one cluster, which reads as one of them; the empty cluster reads as nothing
+    merged = labels.clone()
+    merged[labels == 9] = 4
+    mapping, purity = majority(merged, labels, 10, 10)
+    assert 9 not in mapping and mapping[4] in (4, 9) and purity == pytest.approx(0.9)
 
 
 def test_frechet_distance_is_the_fid_formula():

@@ -77,3 +77,27 @@ def test_catgan_cluster_accuracy_on_held_out_digits(evaluate, monkeypatch):
 
     monkeypatch.setattr(module, "cluster", perfect_but_permuted)
     assert evaluation(module)["cluster_accuracy"] == 1.0
+
+
+def test_catgan_over_clustering_is_scored_by_majority_class(evaluate, monkeypatch):
+    """20 clusters, each digit split over two: one to one that is half right, read by majority class all right
+    (the paper's unsupervised protocol); the picture has a row per cluster."""
+    module, evaluation, result, picture = evaluate(["variant=catgan", "variant.classes=20"])
+    assert 0 <= result["cluster_accuracy"] <= result["cluster_purity"] <= 1
+    data = evaluation.data
+    _, held = module.split(data)
+    truth = {tuple(data.samples(i).flatten().tolist()): (int(data.y[i]), k % 2) for k, i in enumerate(held.tolist())}
+
+    def split_digits(x):
+        label_half = [truth.get(tuple(row.flatten().tolist()), (0, 0)) for row in x]
+        return torch.tensor([label + 10 * half for label, half in label_half])
+
+    monkeypatch.setattr(module, "cluster", split_digits)
+    result = evaluation(module, picture)
+    halves = torch.tensor([[sum(1 for label, h in truth.values() if (label, h) == (c, half)) for half in (0, 1)]
+                           for c in range(10)])
+    one_to_one = halves.max(1).values.sum().item() / len(held)  # each class keeps its bigger half
+    assert result["cluster_purity"] == 1.0 and result["cluster_accuracy"] == pytest.approx(one_to_one)
+    assert one_to_one < 0.6
+    rows = (Image.open(picture.with_name(f"{picture.stem}_clusters.png")).size[1] - 1) // 29
+    assert rows == 20  # one per cluster that holds held-out digits

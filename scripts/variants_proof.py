@@ -29,7 +29,8 @@ PROOF = {
     "cgan": ("class_accuracy", 0.95, 3, ["intra_fid", "fid"], ["final.png"]),
     "projection": ("class_accuracy", 0.95, 3, ["intra_fid", "fid"], ["final.png"]),
     "acgan": ("class_accuracy", 0.95, 3, ["intra_fid", "fid"], ["final.png"]),
-    "infogan": ("code_accuracy", 0.90, 2, ["fid"], ["final.png", "final_traversal_c1.png", "final_traversal_c2.png"]),
+    "infogan": ("code_accuracy", 0.90, 2, ["q_accuracy", "fid"],
+                ["final.png", "final_traversal_c1.png", "final_traversal_c2.png"]),
     "catgan": ("cluster_accuracy", 0.85, 3, ["cluster_purity", "fid", "classes_covered"], ["final_clusters.png"]),
 }
 

@@ -63,6 +63,30 @@ def test_infogan_code_accuracy_matches_codes_to_classes(evaluate, mnist5k, monke
     assert evaluation(module)["code_accuracy"] >= 0.97
 
 
+def test_infogan_q_accuracy_reads_real_digits_through_q(evaluate, monkeypatch):
+    """The paper's protocol: Q's code of each real digit against its label, matched one to one."""
+    module, evaluation, result, _ = evaluate(["variant=infogan"])
+    assert 0 <= result["q_accuracy"] <= 1
+    data = evaluation.data
+    permutation = torch.tensor([3, 7, 0, 9, 1, 4, 8, 2, 6, 5])
+    truth = {tuple(data.samples(i).flatten().tolist()): int(data.y[i]) for i in range(len(data))}
+
+    def q_of_a_perfect_but_permuted_classifier(x):
+        return torch.tensor([int(permutation[truth[tuple(row.flatten().tolist())]]) for row in x])
+
+    monkeypatch.setattr(module, "code_of", q_of_a_perfect_but_permuted_classifier)
+    assert evaluation(module)["q_accuracy"] == 1.0
+    # the real Q after one step is no such classifier
+    assert result["q_accuracy"] < 0.5
+    # code_of reads the categorical logits only, even where a continuous output is larger
+    monkeypatch.undo()
+    last = module.d_part("heads")["q"][-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.copy_(torch.tensor([0.0] * 7 + [5.0, 0.0, 0.0] + [100.0, 100.0]))
+    assert (module.code_of(data.samples(torch.arange(20))) == 7).all()
+
+
 def test_catgan_cluster_accuracy_on_held_out_digits(evaluate, monkeypatch):
     module, evaluation, result, picture = evaluate(["variant=catgan"])
     assert 0 <= result["cluster_accuracy"] <= 1

@@ -9,8 +9,8 @@ labelled images.
   its real images, in the classifier's feature space (Miyato & Koyama 2018).
 - `matched_accuracy`: clusters against labels after matching them one to one with the Hungarian algorithm
   (InfoGAN's codes, CatGAN's clusters: their numbering is arbitrary); `majority`: each cluster mapped to the class
-  most of its members hold, many clusters to one class (the over-clustering protocol of unsupervised MNIST tables,
-  where CatGAN runs with 20 clusters).
+  most of its members hold, many clusters to one class (the over-clustering protocol of unsupervised MNIST
+  comparison tables, which list CatGAN with 20 clusters).
 """
 import torch
 from scipy.optimize import linear_sum_assignment

@@ -121,8 +121,8 @@ class CatGAN(GAN):
     # ----- evaluation -----
     def variant_metrics(self, evaluation):
         """D's class of each held-out digit against its label: `cluster_accuracy` with clusters matched one to one
-        to classes (Hungarian), `cluster_purity` with each cluster read as its majority class (many to one: the
-        protocol of the paper's unsupervised MNIST result, K = 20); a picture of generated samples, one row per
+        to classes (Hungarian), `cluster_purity` with each cluster read as its majority class (many to one, as
+        unsupervised MNIST comparison tables list CatGAN with K = 20); a picture of generated samples, one row per
         cluster, in the order of those majority classes."""
         data = evaluation.data
         if data.y is None or not self.heldout:

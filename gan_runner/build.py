@@ -41,6 +41,7 @@ def build_module(cfg: DictConfig, data) -> L.LightningModule:
         z_dim=cfg.model.z_dim,
         num_classes=data.num_classes,
         total_steps=cfg.trainer.max_steps,
+        init=cfg.model.get("init", "torch"),
         **variant,
     )
 

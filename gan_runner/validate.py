@@ -11,6 +11,7 @@ from gan_runner import hardware
 from gan_runner.checks import check_components
 from gan_runner.errors import UserError
 from gan_runner.metrics import spaces
+from gan_runner.nets.init import INITS
 
 # key -> (type, lower bound or None, strictly greater?)
 _NUMBERS = {
@@ -119,6 +120,11 @@ def _combinations(cfg: DictConfig) -> None:
     if cfg.model.kind == "image" and cfg.data.kind != "image":
         what, use = _NOT_IMAGES[cfg.data.kind]
         raise UserError(f"model={cfg.model.name} needs images but data={cfg.data.name} is {what}: use {use}")
+    init = cfg.model.get("init", "torch")
+    if init not in INITS:
+        raise UserError(f"model.init={init!r}: choose {' or '.join(INITS)}")
+    if init == "normal" and "weight" in (cfg.model.get("d_norm"), cfg.model.get("g_norm")):
+        raise UserError("model.init=normal draws the weights that weight norm reparametrizes: set model.init=torch")
     penalized = [n for n, c in constraint_classes(cfg).items() if c.per_sample_gradients]
     if penalized and cfg.model.d_norm == "batch":
         raise UserError(f"constraint {penalized[0]} needs per-sample gradients, which BatchNorm in D mixes across the"

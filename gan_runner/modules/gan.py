@@ -33,6 +33,7 @@ from gan_runner.constraints import Constraints
 from gan_runner.losses import Loss
 from gan_runner.modules import consensus
 from gan_runner.modules.rules import HistoricalAverage, linear_decay
+from gan_runner.nets.init import initialize
 
 
 class Diverged(RuntimeError):
@@ -71,13 +72,15 @@ class GAN(L.LightningModule):
     uses_features = False
 
     def __init__(self, generator, discriminator, loss: Loss, constraints: Constraints, optimizer: dict, z_dim: int,
-                 num_classes: int = 0, total_steps: int = 0):
+                 num_classes: int = 0, total_steps: int = 0, init: str = "torch"):
         """`generator`, `discriminator`: factories of the model's nets (Hydra partials), so that a variant can build
-        them with other input sizes (e.g. labels as extra channels)."""
+        them with other input sizes (e.g. labels as extra channels); `init`: their initial weights (nets/init.py)."""
         super().__init__()
         self.automatic_optimization = False
         self.z_dim, self.num_classes = z_dim, num_classes
         self.generator, critic = self.build_networks(generator, discriminator)
+        for net in (self.generator, critic):
+            initialize(net, init)
         self._features: list[Tensor] = []
         self._parts: dict[str, nn.Module] = {}
         if self.uses_features:

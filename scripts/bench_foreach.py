@@ -10,9 +10,8 @@ import argparse
 import statistics
 
 import hydra.utils
-from hydra import compose, initialize_config_dir
-
 from bench_overhead import CONF, runner_steps_per_s
+from hydra import compose, initialize_config_dir
 
 # workload -> (overrides, iterations per round): a toy MLP, the default DCGAN run, InfoGAN's FC-1024 nets
 WORKLOADS = {

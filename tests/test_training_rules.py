@@ -74,7 +74,8 @@ def test_a_critic_with_scores_of_the_wrong_shape_fails_loudly(cfg_factory):
 @pytest.mark.parametrize("optimizer", ["adam", "rmsprop", "sgd", "gd"])
 def test_optimizers_step_all_tensors_at_once_with_the_arithmetic_of_one_at_a_time(cfg_factory, train_steps,
                                                                                   optimizer):
-    """The runner asks torch for its foreach kernels (CPU would step one tensor at a time): same weights, bit for bit."""
+    """The runner asks torch for its foreach kernels (on CPU torch steps one tensor at a time): same weights, bit
+    for bit."""
     base = ["data=digits", "model=dcgan", "model.width=8", "model.d_norm=batch", f"optimizer={optimizer}"]
     module, _ = train_steps(cfg_factory(base), steps=3)
     assert all(group["foreach"] for opt in module.optimizers() for group in opt.optimizer.param_groups)

@@ -2,7 +2,7 @@
 (its default on CPU) and with its foreach kernels (the runner's default), alternating in one process so that
 machine noise hits both alike. The weights come out bit for bit the same (tests/test_training_rules.py).
 
-    .venv/bin/python scripts/bench_foreach.py [--rounds 3]
+    .venv/bin/python scripts/bench_foreach.py [--rounds 3] [--steps N] [--only infogan]
 
 Prints one row per workload (median it/s over rounds, and the ratio foreach / one at a time).
 """
@@ -25,9 +25,14 @@ MODES = {"one at a time": "+optimizer.kwargs.foreach=false", "foreach": "+optimi
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, help="iterations per round for every workload (default: its own)")
+    parser.add_argument("--only", default="", help="the workloads whose name contains this text")
     args = parser.parse_args()
     print(f"{'workload':<32} {'one at a time it/s':>19} {'foreach it/s':>13} {'ratio':>6}")
     for name, (overrides, steps) in WORKLOADS.items():
+        if args.only not in name:
+            continue
+        steps = args.steps or steps
         speeds = {mode: [] for mode in MODES}
         for _ in range(args.rounds):
             for mode, switch in MODES.items():

@@ -69,6 +69,7 @@ BAD = [
     (["model.width=2.5"], "model.width=2.5 must be an integer"),
     (["model.init=xavier"], "model.init='xavier': choose torch or normal"),
     (["model.init=normal", "model.d_norm=weight"], "model.init=normal draws the weights that weight norm"),
+    (["model.leak=1"], "model.leak=1 must be in [0, 1): the negative slope of D's LeakyReLU"),
     (["model=mlp", "data=ring", "model.depth=0"], "model.depth=0 must be > 0"),
     (["constraint=gp", "constraint.gp.weight=-1"], "constraint.gp: weight must be >= 0"),
     (["constraint=dragan", "constraint.dragan.mode=both"], "mode in ('paper', 'code')"),

@@ -49,7 +49,7 @@ class InfoGAN(GAN):
         critic = make_discriminator()
         outputs = self.categorical + self.continuous * (2 if self.sigma == "learned" else 1)
         critic.heads["q"] = nn.Sequential(nn.Linear(critic.feature_dim, self.q_width),
-                                          feature_norm(self.q_norm, self.q_width, False), nn.LeakyReLU(0.2),
+                                          feature_norm(self.q_norm, self.q_width, False), nn.LeakyReLU(critic.leak),
                                           nn.Linear(self.q_width, outputs))
         return make_generator(z_dim=self.z_dim + self.categorical + self.continuous), critic
 

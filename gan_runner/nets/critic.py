@@ -7,16 +7,25 @@ part of D, so D's optimizer trains them, constraints (spectral norm, clipping) c
 """
 from torch import Tensor, nn
 
+from gan_runner.checks import ConfigError
+
+
+def check_leak(args: dict) -> None:
+    if not 0 <= args.get("leak", 0.2) < 1:
+        raise ConfigError("leak", "must be in [0, 1): the negative slope of D's LeakyReLU "
+                                  "(DCGAN 0.2, InfoGAN's code 0.01)")
+
 
 class Discriminator(nn.Module):
     #: Whether the net flattens its input to one vector (an MLP): labels are then appended to that vector instead
     #: of as constant image channels (nets/conditioning.py).
     flat_input = False
 
-    def __init__(self, trunk: nn.Module, feature_dim: int):
+    def __init__(self, trunk: nn.Module, feature_dim: int, leak: float = 0.2):
         super().__init__()
         self.trunk = trunk
         self.feature_dim = feature_dim
+        self.leak = leak  # the trunk's LeakyReLU slope, for a head's hidden layers (InfoGAN's Q)
         self.head = nn.Linear(feature_dim, 1)
         self.heads = nn.ModuleDict()  # a variant's extra heads on the trunk's features, by name
 

@@ -4,7 +4,7 @@ import math
 from torch import Tensor, nn
 
 from gan_runner.checks import positive
-from gan_runner.nets.critic import Discriminator
+from gan_runner.nets.critic import Discriminator, check_leak
 from gan_runner.nets.norm import check_norm, feature_norm, maybe_weight_norm
 
 
@@ -36,11 +36,12 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(Discriminator):
     flat_input = True
 
-    def __init__(self, shape: list[int], width: int = 256, depth: int = 3, norm: str = "none"):
-        trunk = nn.Sequential(nn.Flatten(), *_stack([math.prod(shape)] + [width] * depth, nn.LeakyReLU(0.2), norm))
-        super().__init__(trunk, width)
+    def __init__(self, shape: list[int], width: int = 256, depth: int = 3, norm: str = "none", leak: float = 0.2):
+        trunk = nn.Sequential(nn.Flatten(), *_stack([math.prod(shape)] + [width] * depth, nn.LeakyReLU(leak), norm))
+        super().__init__(trunk, width, leak)
 
     @classmethod
     def check(cls, args: dict, cfg) -> None:
         positive(args, "width", "depth")
         check_norm(args)
+        check_leak(args)

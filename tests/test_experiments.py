@@ -71,8 +71,10 @@ def test_variant_presets_carry_their_papers_settings(cfg_factory):
         (62, "uniform", 10, 2)
     assert (infogan.optimizer.lr_g, infogan.optimizer.lr_d, infogan.data.batch_size) == (1e-3, 2e-4, 128)
     assert (infogan.variant.lambda_cat, infogan.variant.lambda_cont, infogan.model.d_norm) == (1.0, 0.1, "batch")
+    assert infogan.model.leak == 0.01 and infogan.model.discriminator.leak == 0.01  # its leaky_rectify's slope
     acgan = cfg_factory(["experiment=acgan"])
     assert (acgan.data.batch_size, acgan.variant.class_weight, acgan.variant.fake_class_loss) == (100, 1.0, False)
     catgan = cfg_factory(["experiment=catgan"])
     assert catgan.variant.labelled == 0  # unsupervised: the clusters are D's own
     assert list(catgan.constraint) == ["noise"] and catgan.constraint.noise.sigma == 0.3
+    assert (catgan.model.discriminator.width, catgan.model.generator.width) == (16, 32)  # the YAML says why

@@ -70,6 +70,7 @@ BAD = [
     (["model.init=xavier"], "model.init='xavier': choose torch or normal"),
     (["model.init=normal", "model.d_norm=weight"], "model.init=normal draws the weights that weight norm"),
     (["model.leak=1"], "model.leak=1 must be in [0, 1): the negative slope of D's LeakyReLU"),
+    (["model.d_noise=-0.1"], "model.d_noise=-0.1 must be >= 0: the standard deviation of the Gaussian noise"),
     (["model=mlp", "data=ring", "model.depth=0"], "model.depth=0 must be > 0"),
     (["constraint=gp", "constraint.gp.weight=-1"], "constraint.gp: weight must be >= 0"),
     (["constraint=dragan", "constraint.dragan.mode=both"], "mode in ('paper', 'code')"),

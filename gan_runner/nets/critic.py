@@ -7,6 +7,7 @@ part of D, so D's optimizer trains them, constraints (spectral norm, clipping) c
 """
 from torch import Tensor, nn
 
+from gan_runner import draws
 from gan_runner.checks import ConfigError
 
 
@@ -14,6 +15,29 @@ def check_leak(args: dict) -> None:
     if not 0 <= args.get("leak", 0.2) < 1:
         raise ConfigError("leak", "must be in [0, 1): the negative slope of D's LeakyReLU "
                                   "(DCGAN 0.2, InfoGAN's code 0.01)")
+
+
+def check_noise(args: dict) -> None:
+    if args.get("noise", 0.0) < 0:
+        raise ConfigError("noise", "must be >= 0: the standard deviation of the Gaussian noise on D's hidden "
+                                   "activations (0: none)")
+
+
+class HiddenNoise(nn.Module):
+    """N(0, sigma^2) added to D's hidden activations while D trains (eval mode reads D without it): the
+    regularizer of the ladder-era D's of Improved GAN (Salimans 2016) and CatGAN's reimplementations."""
+
+    def __init__(self, sigma: float):
+        super().__init__()
+        self.sigma = sigma
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.sigma * draws.normal_like(x) if self.training else x
+
+
+def hidden_noise(sigma: float) -> list[nn.Module]:
+    """The layer to put after each of D's hidden activations: none at sigma 0, so that D's layers stay as they were."""
+    return [HiddenNoise(sigma)] if sigma else []
 
 
 class Discriminator(nn.Module):

@@ -4,7 +4,7 @@ D, D normalization chosen from config."""
 from torch import Tensor, nn
 
 from gan_runner.checks import ConfigError, non_negative, positive
-from gan_runner.nets.critic import Discriminator, check_leak
+from gan_runner.nets.critic import Discriminator, check_leak, check_noise, hidden_noise
 from gan_runner.nets.norm import check_norm, feature_norm, maybe_weight_norm
 
 # image size -> (side of the first feature map, number of 2x up/down-sampling stages)
@@ -55,7 +55,8 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(Discriminator):
     """Images of `shape` [C, H, W] -> one score each."""
 
-    def __init__(self, shape: list[int], width: int = 64, norm: str = "none", fc: int = 0, leak: float = 0.2):
+    def __init__(self, shape: list[int], width: int = 64, norm: str = "none", fc: int = 0, leak: float = 0.2,
+                 noise: float = 0.0):
         channels, image_size = shape[0], shape[-1]
         side, stages = plan(image_size)
         layers: list[nn.Module] = []
@@ -64,13 +65,13 @@ class DCGANDiscriminator(Discriminator):
             # DCGAN leaves the first D layer unnormalized.
             layer_norm = "none" if i == 0 else norm
             layers += [maybe_weight_norm(nn.Conv2d(ch_in, ch, 4, 2, 1), layer_norm),
-                       feature_norm(layer_norm, ch, True), nn.LeakyReLU(leak, True)]
+                       feature_norm(layer_norm, ch, True), nn.LeakyReLU(leak, True), *hidden_noise(noise)]
             ch_in, ch = ch, ch * 2
         layers.append(nn.Flatten())
         features = ch_in * side**2
         if fc:  # InfoGAN's MNIST D: a normalized FC layer between the convs and the heads it shares
             layers += [maybe_weight_norm(nn.Linear(features, fc), norm), feature_norm(norm, fc, False),
-                       nn.LeakyReLU(leak, True)]
+                       nn.LeakyReLU(leak, True), *hidden_noise(noise)]
             features = fc
         super().__init__(nn.Sequential(*layers), features, leak)
 
@@ -80,4 +81,5 @@ class DCGANDiscriminator(Discriminator):
         non_negative(args, "fc")
         check_norm(args)
         check_leak(args)
+        check_noise(args)
         check_size(args)

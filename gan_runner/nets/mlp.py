@@ -4,14 +4,15 @@ import math
 from torch import Tensor, nn
 
 from gan_runner.checks import positive
-from gan_runner.nets.critic import Discriminator, check_leak
+from gan_runner.nets.critic import Discriminator, check_leak, check_noise, hidden_noise
 from gan_runner.nets.norm import check_norm, feature_norm, maybe_weight_norm
 
 
-def _stack(sizes: list[int], act: nn.Module, norm: str) -> list[nn.Module]:
+def _stack(sizes: list[int], act: nn.Module, norm: str, noise: float = 0.0) -> list[nn.Module]:
     layers: list[nn.Module] = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        layers += [maybe_weight_norm(nn.Linear(n_in, n_out), norm), feature_norm(norm, n_out, False), act]
+        layers += [maybe_weight_norm(nn.Linear(n_in, n_out), norm), feature_norm(norm, n_out, False), act,
+                   *hidden_noise(noise)]
     return layers
 
 
@@ -36,8 +37,10 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(Discriminator):
     flat_input = True
 
-    def __init__(self, shape: list[int], width: int = 256, depth: int = 3, norm: str = "none", leak: float = 0.2):
-        trunk = nn.Sequential(nn.Flatten(), *_stack([math.prod(shape)] + [width] * depth, nn.LeakyReLU(leak), norm))
+    def __init__(self, shape: list[int], width: int = 256, depth: int = 3, norm: str = "none", leak: float = 0.2,
+                 noise: float = 0.0):
+        trunk = nn.Sequential(nn.Flatten(), *_stack([math.prod(shape)] + [width] * depth, nn.LeakyReLU(leak), norm,
+                                                    noise))
         super().__init__(trunk, width, leak)
 
     @classmethod
@@ -45,3 +48,4 @@ class MLPDiscriminator(Discriminator):
         positive(args, "width", "depth")
         check_norm(args)
         check_leak(args)
+        check_noise(args)

@@ -2,12 +2,13 @@
 about real samples, spreads them over all classes, and is uncertain about generated ones; G makes samples D is
 certain about, spread over all classes. With H the entropy and batch means for E (eqs. 7 and 8):
 
-    L_D = -H[E_x p(y|x)] + E_x H[p(y|x)] - E_z H[p(y|G(z))]
-    L_G = -H[E_z p(y|G(z))] + E_z H[p(y|G(z))]
+    L_D = -w H[E_x p(y|x)] + E_x H[p(y|x)] - E_z H[p(y|G(z))]
+    L_G = -w H[E_z p(y|G(z))] + E_z H[p(y|G(z))]
 
-plus, semi-supervised (section 4.2), lambda * cross-entropy on a few labelled real samples (`labelled`, balanced
-over the classes). The configured `loss=` plays no part. D's scalar score, which penalties, clipping and the logs
-see, is its certainty -H[p(y|x)]. `heldout` digits never reach training: D's clusters are scored on them.
+with w = `marginal_weight`, 1 in the paper (RIM-style clustering tunes this trade-off), plus, semi-supervised
+(section 4.2), lambda * cross-entropy on a few labelled real samples (`labelled`, balanced over the classes). The
+configured `loss=` plays no part. D's scalar score, which penalties, clipping and the logs see, is its certainty
+-H[p(y|x)]. `heldout` digits never reach training: D's clusters are scored on them.
 """
 import dataclasses
 
@@ -53,9 +54,9 @@ class CatGAN(GAN):
     uses_features = True
 
     def __init__(self, *args, classes: int = 10, labelled: int = 0, supervised_weight: float = 1.0,
-                 heldout: int = 500, **kwargs):
+                 heldout: int = 500, marginal_weight: float = 1.0, **kwargs):
         self.classes, self.labelled, self.heldout = classes, labelled, heldout
-        self.supervised_weight = supervised_weight
+        self.supervised_weight, self.marginal_weight = supervised_weight, marginal_weight
         super().__init__(*args, **kwargs)
         if labelled and self.num_classes != classes:
             raise UserError(f"variant.labelled={labelled} needs labelled data with variant.classes={classes} classes; "
@@ -65,7 +66,7 @@ class CatGAN(GAN):
     @classmethod
     def check(cls, args: dict, cfg) -> None:
         positive(args, "classes")
-        non_negative(args, "labelled", "heldout", "supervised_weight")
+        non_negative(args, "labelled", "heldout", "supervised_weight", "marginal_weight")
         if not str(cfg.loss._target_).endswith(".NonSaturating"):
             raise UserError("variant=catgan trains on its own entropy terms (Springenberg 2016) and would ignore "
                             "the chosen loss=: leave loss at its default")
@@ -83,12 +84,12 @@ class CatGAN(GAN):
     # ----- the players' objectives -----
     def d_adversarial(self, batch):
         real, fake = self.class_logits(batch.real), self.class_logits(batch.fake)
-        return {"d_marginal": -marginal_entropy(real), "d_real_entropy": entropy(real).mean(),
+        return {"d_marginal": -self.marginal_weight * marginal_entropy(real), "d_real_entropy": entropy(real).mean(),
                 "d_fake_entropy": -entropy(fake).mean()}
 
     def g_adversarial(self, batch, v_real):
         fake = self.class_logits(batch.fake)
-        return {"g_marginal": -marginal_entropy(fake), "g_fake_entropy": entropy(fake).mean()}
+        return {"g_marginal": -self.marginal_weight * marginal_entropy(fake), "g_fake_entropy": entropy(fake).mean()}
 
     def d_extra(self, batch):
         if not self.labelled:

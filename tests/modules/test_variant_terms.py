@@ -35,8 +35,9 @@ def entropy_of(p):
     return -sum(q * math.log(q) for q in p if q > 0)
 
 
-def test_catgan_terms_on_a_fixed_probability_table(cfg_factory):
-    module, _ = build(cfg_factory, "variant=catgan", "variant.classes=2")
+@pytest.mark.parametrize("w", [1.0, 2.5])  # the paper's terms, and the marginal entropies weighted
+def test_catgan_terms_on_a_fixed_probability_table(cfg_factory, w):
+    module, _ = build(cfg_factory, "variant=catgan", "variant.classes=2", f"variant.marginal_weight={w}")
     module.class_logits = lambda side: side.features  # the table's log-probabilities stand for D's logits
     real, fake = [[0.5, 0.5], [0.8, 0.2]], [[0.9, 0.1], [0.3, 0.7]]
     side = {name: Side(torch.zeros(2, 1), None, features=torch.tensor(table).log()) for name, table in
@@ -46,15 +47,17 @@ def test_catgan_terms_on_a_fixed_probability_table(cfg_factory):
     def mean(rows):
         return [sum(col) / len(rows) for col in zip(*rows)]
 
-    # L_D = -H[E p(y|x)] + E H[p(y|x)] - E H[p(y|G(z))];  L_G = -H[E p(y|G(z))] + E H[p(y|G(z))]
-    d_expected = (-entropy_of(mean(real)) + sum(map(entropy_of, real)) / 2 - sum(map(entropy_of, fake)) / 2)
-    g_expected = -entropy_of(mean(fake)) + sum(map(entropy_of, fake)) / 2
+    # L_D = -w H[E p(y|x)] + E H[p(y|x)] - E H[p(y|G(z))];  L_G = -w H[E p(y|G(z))] + E H[p(y|G(z))]
+    d_expected = (-w * entropy_of(mean(real)) + sum(map(entropy_of, real)) / 2 - sum(map(entropy_of, fake)) / 2)
+    g_expected = -w * entropy_of(mean(fake)) + sum(map(entropy_of, fake)) / 2
     assert sum(module.d_adversarial(batch).values()).item() == pytest.approx(d_expected, abs=1e-6)
     assert sum(module.g_adversarial(batch, None).values()).item() == pytest.approx(g_expected, abs=1e-6)
-    # by hand: uniform real rows cost D nothing (-log 2 + log 2), uniform fake rows give it -log 2; G's are 0
+    # by hand: uniform real rows cost D (1 - w) log 2, uniform fake rows give it -log 2; G's are (1 - w) log 2
     uniform = Side(torch.zeros(2, 1), None, features=torch.zeros(2, 2))
-    assert sum(module.d_adversarial(Batch(uniform, uniform, None)).values()).item() == pytest.approx(-math.log(2))
-    assert sum(module.g_adversarial(Batch(uniform, uniform, None), None).values()).item() == pytest.approx(0.0)
+    assert sum(module.d_adversarial(Batch(uniform, uniform, None)).values()).item() == \
+        pytest.approx(-w * math.log(2))
+    assert sum(module.g_adversarial(Batch(uniform, uniform, None), None).values()).item() == \
+        pytest.approx((1 - w) * math.log(2))
 
 
 def test_catgan_semi_supervised_term_and_held_out_digits(cfg_factory):

@@ -76,5 +76,6 @@ def test_variant_presets_carry_their_papers_settings(cfg_factory):
     assert (acgan.data.batch_size, acgan.variant.class_weight, acgan.variant.fake_class_loss) == (100, 1.0, False)
     catgan = cfg_factory(["experiment=catgan"])
     assert catgan.variant.labelled == 0  # unsupervised: the clusters are D's own
+    assert catgan.variant.marginal_weight == 3.0  # the YAML says why
     assert list(catgan.constraint) == ["sn", "noise"] and catgan.constraint.noise.sigma == 0.3
     assert (catgan.model.discriminator.width, catgan.model.generator.width) == (16, 32)  # the YAML says why

@@ -48,6 +48,29 @@ def average(tensors: list[torch.Tensor]) -> None:
         offset += t.numel()
 
 
+class _MeanOverRanks(torch.autograd.Function):
+    """The mean of a tensor over the ranks. The map is linear and symmetric, so its backward is the same mean of the
+    incoming gradients (itself differentiable, for double backward)."""
+
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:
+        total = tensor.clone(memory_format=torch.contiguous_format)
+        dist.all_reduce(total)
+        return total / world()[1]
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return _MeanOverRanks.apply(grad)
+
+
+def mean_over_ranks(tensor: torch.Tensor) -> torch.Tensor:
+    """The mean of `tensor` (e.g. a batch mean) over the ranks, differentiably, so that a function of it is the
+    global batch's. As for a plain mean over a rank's rows, each rank's gradient is then the ranks' number times its
+    rows' share of the global batch's gradient, and `average_gradients` gives the one-process gradient exactly.
+    Every rank must call it at the same point of its step (one all-reduce forward, one in backward)."""
+    return tensor if world()[1] == 1 else _MeanOverRanks.apply(tensor)
+
+
 def all_ranks(flag: bool, device: torch.device) -> bool:
     """True when `flag` holds on every rank: a decision to stop must be the same everywhere, or the others hang."""
     _, size = world()

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gan_runner import draws
+from gan_runner import distributed, draws
 from gan_runner.checks import non_negative, positive
 from gan_runner.errors import UserError
 from gan_runner.metrics.classes import majority, matching
@@ -33,8 +33,8 @@ def entropy(logits: Tensor) -> Tensor:
 
 
 def marginal_entropy(logits: Tensor) -> Tensor:
-    """H[E p(y|x)] over the batch."""
-    p = F.softmax(logits.float(), dim=1).mean(0)
+    """H[E p(y|x)] over the global batch: under DDP the mean p is gathered over the ranks before the entropy."""
+    p = distributed.mean_over_ranks(F.softmax(logits.float(), dim=1).mean(0))
     return -(p * p.clamp_min(1e-12).log()).sum()
 
 

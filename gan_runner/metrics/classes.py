@@ -7,10 +7,11 @@ labelled images.
 - `class_accuracy` of conditional samples: the classifier's accuracy against the labels they were generated with
   (GAN-test, Shmelkov et al. 2018); `intra_fid`: the mean over classes of the FID between the class's samples and
   its real images, in the classifier's feature space (Miyato & Koyama 2018).
-- `matched_accuracy`: clusters against labels after matching them one to one with the Hungarian algorithm
-  (InfoGAN's codes, CatGAN's clusters: their numbering is arbitrary); `majority`: each cluster mapped to the class
-  most of its members hold, many clusters to one class (the over-clustering protocol of unsupervised MNIST
-  comparison tables, which list CatGAN with 20 clusters).
+- `accuracy`: predicted classes against labels, class k read as label k (CatGAN's semi-supervised D, whose
+  cross-entropy ties class k to label k); `matched_accuracy`: clusters against labels after matching them one to one
+  with the Hungarian algorithm (InfoGAN's codes, unsupervised CatGAN's clusters: their numbering is arbitrary);
+  `majority`: each cluster mapped to the class most of its members hold, many clusters to one class (the
+  over-clustering protocol of unsupervised MNIST comparison tables, which list CatGAN with 20 clusters).
 """
 import torch
 from scipy.optimize import linear_sum_assignment
@@ -74,6 +75,11 @@ def majority(clusters: Tensor, labels: Tensor, num_clusters: int, num_classes: i
     return mapping, best.values.sum().item() / len(labels)
 
 
+def accuracy(predicted: Tensor, labels: Tensor) -> float:
+    """The fraction of samples whose predicted class is their label (no matching: class k must be label k)."""
+    return (predicted.cpu() == labels.cpu()).double().mean().item()
+
+
 def matched_accuracy(clusters: Tensor, labels: Tensor, num_clusters: int, num_classes: int) -> float:
     return matching(clusters, labels, num_clusters, num_classes)[1]
 
@@ -111,7 +117,7 @@ class ClassMetrics:
                   "classes_covered": float(classes_covered(predicted, self.num_classes))}
         if labels is not None:
             labels = labels.cpu()
-            result["class_accuracy"] = (predicted == labels).double().mean().item()
+            result["class_accuracy"] = accuracy(predicted, labels)
             distances = [frechet_distance(gaussian(features[labels == c]), real)
                          for c, real in self.real_by_class.items() if (labels == c).sum() > 1]
             if distances:

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from gan_runner import distributed, draws
 from gan_runner.checks import non_negative, positive
 from gan_runner.errors import UserError
-from gan_runner.metrics.classes import majority, matching
+from gan_runner.metrics.classes import accuracy, majority, matching
 from gan_runner.modules.gan import GAN, Side
 
 SPLIT_SEED = 7  # the held-out digits and the labelled subset: one fixed draw for every run of a data set
@@ -67,6 +67,11 @@ class CatGAN(GAN):
     def check(cls, args: dict, cfg) -> None:
         positive(args, "classes")
         non_negative(args, "labelled", "heldout", "supervised_weight", "marginal_weight")
+        labelled, classes = args.get("labelled", 0), args.get("classes", 10)
+        if labelled % classes:
+            fits = " or ".join(str(n * classes) for n in (labelled // classes, labelled // classes + 1) if n)
+            raise UserError(f"variant.labelled={labelled} must be a multiple of variant.classes={classes} (the "
+                            f"labelled samples are balanced over the classes, at least one each): use {fits}")
         if not str(cfg.loss._target_).endswith(".NonSaturating"):
             raise UserError("variant=catgan trains on its own entropy terms (Springenberg 2016) and would ignore "
                             "the chosen loss=: leave loss at its default")
@@ -115,30 +120,44 @@ class CatGAN(GAN):
         train, _ = self.split(data)
         if self.labelled:  # the first labelled/K of each class in the training part
             per_class = self.labelled // self.classes
-            picks = torch.cat([train[data.y[train] == c][:per_class] for c in range(self.classes)])
+            members = [train[data.y[train] == c] for c in range(self.classes)]
+            short = min(range(self.classes), key=lambda c: len(members[c]))
+            if len(members[short]) < per_class:
+                raise UserError(f"variant.labelled={self.labelled} asks {per_class} labelled samples of each class, "
+                                f"and class {short} has {len(members[short])} in the training part: lower it")
+            picks = torch.cat([m[:per_class] for m in members])
             self._labelled = (data.samples(picks), data.y[picks])
         return dataclasses.replace(data, x=data.x[train], y=None if data.y is None else data.y[train])
 
     # ----- evaluation -----
     def variant_metrics(self, evaluation):
-        """D's class of each held-out digit against its label: `cluster_accuracy` with clusters matched one to one
-        to classes (Hungarian), `cluster_purity` with each cluster read as its majority class (many to one, as
-        unsupervised MNIST comparison tables list CatGAN with K = 20); a picture of generated samples, one row per
-        cluster, in the order of those majority classes."""
+        """D's class of each held-out digit against its label (`cluster_scores`), and a picture of generated
+        samples, one row per cluster: in the order of the classes most of each cluster's held-out members are
+        (unsupervised), in class order when the labelled samples tie class k to label k."""
         data = evaluation.data
         if data.y is None or not self.heldout:
             return {}
         _, held = self.split(data)
         clusters = torch.cat([self.cluster(data.samples(i).to(self.device)) for i in held.split(500)])
-        _, accuracy = matching(clusters, data.y[held], self.classes, data.num_classes)
-        reading, purity = majority(clusters, data.y[held], self.classes, data.num_classes)
+        reading, _ = majority(clusters, data.y[held], self.classes, data.num_classes)
         torch.manual_seed(0)
         fake = self.generate(draws.normal(PICTURE_SAMPLES, self.z_dim, device=self.device), None, self.sampler())
         fake, assigned = fake.float().cpu(), self.cluster(fake)
         blank = torch.full((8, *fake.shape[1:]), -1.0)
-        rows = [torch.cat([fake[assigned == c], blank])[:8] for c in sorted(reading, key=reading.get)]
-        evaluation.grid("clusters", torch.cat(rows), 8)
-        return {"cluster_accuracy": accuracy, "cluster_purity": purity}
+        order = range(self.classes) if self.labelled else sorted(reading, key=reading.get)
+        evaluation.grid("clusters", torch.cat([torch.cat([fake[assigned == c], blank])[:8] for c in order]), 8)
+        return self.cluster_scores(clusters, data.y[held], data.num_classes)
+
+    def cluster_scores(self, clusters: Tensor, labels: Tensor, num_classes: int) -> dict[str, float]:
+        """`cluster_accuracy`: unsupervised, with D's classes matched one to one to the labels (Hungarian: their
+        numbering is arbitrary); semi-supervised (`labelled` > 0), plain accuracy, since the cross-entropy ties
+        class k to label k (matching would score two swapped classes 1.0). `cluster_purity`: each cluster read as
+        its majority class (many to one, as unsupervised MNIST comparison tables list CatGAN with K = 20)."""
+        if self.labelled:
+            score = accuracy(clusters, labels)
+        else:
+            score = matching(clusters, labels, self.classes, num_classes)[1]
+        return {"cluster_accuracy": score, "cluster_purity": majority(clusters, labels, self.classes, num_classes)[1]}
 
     def cluster(self, x: Tensor) -> Tensor:
         """D's most likely class of each sample (its trunk and K-way head, without constraint wrappers)."""

@@ -7,7 +7,10 @@ import torch
 from torch.nn.utils import parametrize
 
 from gan_runner.build import build_module
+from gan_runner.errors import UserError
+from gan_runner.evaluation import VariantEvaluation
 from gan_runner.modules.gan import Batch, Side
+from gan_runner.validate import validate
 
 DIGITS = ["data=digits", "model.width=8"]
 LAYERS = (torch.nn.Linear, torch.nn.Conv2d, torch.nn.ConvTranspose2d)
@@ -76,6 +79,37 @@ def test_catgan_semi_supervised_term_and_held_out_digits(cfg_factory):
     pick = torch.randint(20, (len(real),))
     logits = module.d_part("head")(module.d_part("trunk")(x[pick]))
     assert terms["d_supervised"].item() == pytest.approx(0.5 * neg_log_softmax(logits, y[pick]).item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("labelled", [0, 20])
+def test_catgan_cluster_accuracy_matches_classes_only_without_labelled_samples(cfg_factory, monkeypatch, labelled):
+    """A D that is right but for two swapped classes: unsupervised, its numbering is arbitrary and matching forgives
+    the swap; semi-supervised, the cross-entropy ties class k to label k, and the swapped digits count as wrong."""
+    module, data = build(cfg_factory, "variant=catgan", f"variant.labelled={labelled}")
+    module.training_data(data)
+    _, held = module.split(data)
+    label_of = {tuple(data.samples(i).flatten().tolist()): int(data.y[i]) for i in held.tolist()}
+    swap = torch.tensor([1, 0, *range(2, 10)])
+    monkeypatch.setattr(module, "cluster", lambda x: swap[[label_of.get(tuple(r.flatten().tolist()), 0) for r in x]])
+    scores = module.variant_metrics(VariantEvaluation(classifier=None, data=data))
+    swapped = (data.y[held] < 2).double().mean().item()
+    assert scores["cluster_purity"] == 1.0 and 0.1 < swapped < 0.3
+    assert scores["cluster_accuracy"] == (pytest.approx(1 - swapped) if labelled else 1.0)
+
+
+@pytest.mark.parametrize("labelled, message", [
+    (25, r"variant.labelled=25 must be a multiple of variant.classes=10 .*: use 20 or 30"),
+    (5, r"variant.labelled=5 must be a multiple of variant.classes=10 .*at least one each\): use 10$")])
+def test_catgan_refuses_labelled_samples_that_cannot_be_balanced(cfg_factory, labelled, message):
+    with pytest.raises(UserError, match=message) as caught:
+        validate(cfg_factory([*DIGITS, "variant=catgan", f"variant.labelled={labelled}"]))
+    assert "\n" not in str(caught.value)
+
+
+def test_catgan_refuses_more_labelled_samples_per_class_than_training_holds(cfg_factory):
+    module, data = build(cfg_factory, "variant=catgan", "variant.labelled=2000")
+    with pytest.raises(UserError, match=r"asks 200 labelled samples of each class, and class \d has 1\d\d in the "):
+        module.training_data(data)
 
 
 # ----- InfoGAN -----

@@ -16,6 +16,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from gan_runner import hardware
 from gan_runner.errors import UserError
+from gan_runner.metrics import directions
 from gan_runner.sweep.slots import SLOTS_ENV
 from gan_runner.validate import validate
 
@@ -109,6 +110,18 @@ def check_job(cfg: DictConfig, launcher: str) -> None:
                         "with the default launcher (or hydra/launcher=slurm)")
 
 
+def check_study(composed: DictConfig, objective: str) -> None:
+    """An Optuna study keeps the trials its direction calls best: one that minimizes an accuracy keeps the worst."""
+    sweeper = composed.hydra.sweeper
+    if "optuna" not in str(sweeper.get("_target_", "")):
+        return
+    given = getattr(sweeper.direction, "name", sweeper.direction)  # the plugin's own default is an enum
+    wanted = directions.optuna_direction(objective)
+    if given != wanted:
+        raise UserError(f"hydra.sweeper.direction={given} disagrees with objective={objective}, which is better "
+                        f"{directions.better(objective)}: set hydra.sweeper.direction={wanted}")
+
+
 def check(overrides: list[str], multirun: bool = False) -> None:
     with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
         # output_dir comes from Hydra's runtime, which the compose API does not set; validation never reads it.
@@ -125,6 +138,8 @@ def check(overrides: list[str], multirun: bool = False) -> None:
                 raise UserError(explain(exc)) from None
             try:
                 check_job(cfg, launcher)
+                if multirun:
+                    check_study(composed, cfg.objective)
             except UserError as exc:
                 prefix = f"in job [{' '.join(job[1:])}]: " if len(jobs) > 1 else ""
                 raise UserError(f"{prefix}{exc}") from None

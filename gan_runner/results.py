@@ -5,6 +5,8 @@ import os
 import socket
 from pathlib import Path
 
+from gan_runner.metrics import directions
+
 
 def _plain(value):
     """JSON has no NaN or inf: write them as strings so the file stays valid for every reader."""
@@ -28,9 +30,10 @@ def read(path: Path) -> dict | None:
 
 
 def best(history: list[dict], final: dict, objective: str) -> dict:
-    """The evaluation with the lowest objective, final included."""
-    candidates = [h for h in history + [final] if isinstance(h.get(objective), (int, float))]
-    return min(candidates, key=lambda h: h[objective]) if candidates else {}
+    """The evaluation with the best objective in its direction (metrics/directions.py), final included."""
+    candidates = [h for h in history + [final] if isinstance(h.get(objective), (int, float))
+                  and not math.isnan(h[objective])]
+    return min(candidates, key=lambda h: directions.rank_key(objective, h[objective])) if candidates else {}
 
 
 def process_alive(process: dict | None) -> bool:

@@ -22,6 +22,7 @@ from gan_runner.checkpoint import last_checkpoint, load_weights, read_resumable
 from gan_runner.data.stream import BatchStream
 from gan_runner.errors import UserError
 from gan_runner.evaluation import build_evaluation
+from gan_runner.metrics import directions
 from gan_runner.modules.gan import Diverged
 from gan_runner.validate import validate
 
@@ -33,9 +34,10 @@ quiet.install()
 
 
 def objective_value(result: dict, name: str) -> float:
-    """A finite float for Hydra's sweepers; a failed or diverged run scores +inf."""
+    """The objective for Hydra's sweepers; a failed or diverged run scores the worst value of the objective's
+    direction (+inf, or -inf when higher is better), which an Optuna study of that direction ranks last."""
     value = result.get("metrics", {}).get("final", {}).get(name)
-    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else math.inf
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else directions.worst(name)
 
 
 def _refuse_what_cannot_continue(previous: dict, resumed: dict | None, out: Path, total: int) -> None:

@@ -10,7 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 from gan_runner import hardware
 from gan_runner.checks import check_components
 from gan_runner.errors import UserError
-from gan_runner.metrics import spaces
+from gan_runner.metrics import directions, spaces
 from gan_runner.nets.init import INITS
 
 # key -> (type, lower bound or None, strictly greater?)
@@ -80,6 +80,7 @@ def validate(cfg: DictConfig, local_hardware: bool = True) -> None:
         raise UserError(f"{missing[0]} has no value: pass {missing[0]}=... on the command line")
     for key, (kind, low, strict) in _NUMBERS.items():
         _number(cfg, key, kind, low, strict)
+    directions.check_objective(cfg.objective)  # best, gan-report and the sweepers need to know which way is better
     _combinations(cfg)
     instantiable(cfg)
     check_components(cfg)

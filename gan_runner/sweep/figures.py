@@ -13,6 +13,7 @@ matplotlib.use("Agg")  # files only: no display on clusters and CI
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from gan_runner.metrics import directions  # noqa: E402
 from gan_runner.sweep.summary import STATUSES, Row  # noqa: E402
 
 MAX_BARS, MAX_CURVES, MAX_TILES = 40, 10, 12
@@ -52,7 +53,8 @@ def objective_chart(rows: list[Row], objective: str, path: Path) -> bool:
         ax.set_xscale("log")
     ax.set_yticks(range(len(rows)), labels=labels, fontsize=8)
     ax.set_ylim(len(rows) - 0.4, -0.6)  # best on top, and room for the last row's note
-    ax.set_xlabel(f"final {objective} (lower is better): bar = mean over seeds, line = ±1 std, dot = one seed")
+    ax.set_xlabel(f"final {objective} ({directions.said(objective)}): bar = mean over seeds, line = ±1 std, "
+                  "dot = one seed")
     ax.set_title(f"{objective} by configuration{note}")
     ax.grid(axis="x", alpha=0.3)
     fig.savefig(path, dpi=110)

@@ -1,11 +1,11 @@
 """One job of a sweep: placed on its share of the machine, its failure written down instead of ending the sweep.
 
 Hydra aborts a multirun at the first job that raises and discards the return values (DESIGN.md pitfall 7), so a
-job catches its own failure, records it beside its results and scores +inf, which every sweeper minimizes past.
+job catches its own failure, records it beside its results and scores the worst value of its objective's direction
+(+inf, or -inf when higher is better), which a sweeper of that direction ranks last.
 """
 import contextlib
 import logging
-import math
 import os
 import socket
 import time
@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 
 from gan_runner import results
 from gan_runner.errors import UserError
+from gan_runner.metrics import directions
 from gan_runner.sweep.slots import SLOTS_ENV, gpu_slot
 
 log = logging.getLogger("gan_runner")
@@ -69,7 +70,7 @@ def _set_threads(record: dict) -> None:
 
 
 def run_job(cfg: DictConfig) -> float:
-    """Run `cfg` and return its objective; in a multirun, a job that raises is recorded and scores +inf
+    """Run `cfg` and return its objective; in a multirun, a job that raises is recorded and scores the worst value
     (unless sweep.continue_on_failure=false). A single run's UserError stays one line, with nothing written."""
     global _jobs_in_process
     _jobs_in_process += 1
@@ -94,7 +95,7 @@ def run_job(cfg: DictConfig) -> float:
         if not (sweeping and cfg.sweep.continue_on_failure):
             raise
         log.error("job %s failed (%s); the sweep goes on", out, type(exc).__name__)
-        return math.inf
+        return directions.worst(cfg.objective)
     finally:
         record["ended_at"] = time.time()
         after = _read_quietly(metrics_path)

@@ -2,6 +2,7 @@
 import math
 from pathlib import Path
 
+from gan_runner.metrics import directions
 from gan_runner.sweep.job import TRACEBACK_FILE
 from gan_runner.sweep.summary import STATUSES, Row
 
@@ -55,7 +56,7 @@ def report(sweep_dir: Path, rows: list[Row], objective: str | None, metrics: lis
         f"# Sweep `{sweep_dir.name}`",
         f"{len(jobs)} jobs in {len(rows)} configurations: {counts}.",
         f"Final metrics, mean ± standard deviation over the seeds that completed; ranked by the objective "
-        f"`{objective}` (lower is better)." if objective else "No job has written its results yet.",
+        f"`{objective}` ({directions.said(objective)})." if objective else "No job has written its results yet.",
     ]
     if common:
         parts.append("Common to every job: `" + " ".join(common) + "`")

@@ -1,4 +1,5 @@
-"""Config resolvers of the launcher presets (conf/hydra/launcher/) and of the wandb logger.
+"""Config resolvers of the launcher presets (conf/hydra/launcher/), of the wandb logger and of the Optuna sweep presets
+(conf/sweep/: the study's direction follows the objective's, metrics/directions.py).
 
 Registered when the gan_runner package is imported (gan_runner/__init__.py): in the launching process, in every
 joblib worker (unpickling the task function imports it), and wherever tests or scripts compose a config.
@@ -12,6 +13,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
+from gan_runner.metrics import directions
 from gan_runner.sweep.slots import visible_gpus
 
 
@@ -69,5 +71,6 @@ def job_dir() -> str:
 
 def register() -> None:
     for name, fn in [("cpu_share", cpu_share), ("gpus", gpu_count), ("gpus_per_node", gpus_per_node),
-                     ("sweep_name", sweep_name), ("job_name", job_name), ("job_dir", job_dir)]:
+                     ("sweep_name", sweep_name), ("job_name", job_name), ("job_dir", job_dir),
+                     ("direction", directions.optuna_direction)]:
         OmegaConf.register_new_resolver(f"gan_runner.{name}", fn, replace=True)

@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gan_runner.metrics import directions
 from gan_runner.sweep.collect import SEED_KEY, Job
 
 STATUSES = ("completed", "diverged", "failed", "stopped", "running", "pending")
@@ -39,8 +40,11 @@ class Row:
         return statistics.stdev(values) if len(values) > 1 else math.nan
 
     def best_job(self, objective: str) -> Job | None:
+        """The completed job with the best objective in its direction; the first one when it does not rank."""
         scored = [j for j in self.completed if math.isfinite(j.final.get(objective, math.nan))]
-        return min(scored, key=lambda j: j.final[objective]) if scored else None
+        if not scored or directions.better(objective) is None:
+            return scored[0] if scored else None
+        return min(scored, key=lambda j: directions.rank_key(objective, j.final[objective]))
 
 
 def common_overrides(jobs: list[Job]) -> list[str]:
@@ -75,10 +79,13 @@ def metric_names(jobs: list[Job]) -> list[str]:
 
 
 def ranked(rows: list[Row], objective: str | None) -> list[Row]:
-    """Best (lowest) mean objective first; configurations without a result last, in sweep order."""
+    """Best mean objective first, in the objective's direction (metrics/directions.py); configurations without a
+    result last; sweep order throughout for an objective that does not rank."""
+    ranks = bool(objective) and directions.better(objective) is not None
+
     def key(row):
-        value = row.mean(objective) if objective else math.nan
-        return (math.isnan(value), value if not math.isnan(value) else 0.0)
+        value = row.mean(objective) if ranks else math.nan
+        return (math.isnan(value), directions.rank_key(objective, value) if not math.isnan(value) else 0.0)
 
     return sorted(rows, key=key)
 

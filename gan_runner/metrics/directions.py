@@ -1,0 +1,78 @@
+"""Which way each metric is better: the one registry that every metric a run reports joins.
+
+A run's `best` evaluation (results.best), gan-report's ranking, the objective's check and the direction of an Optuna
+study all read it, so an accuracy is never minimized. A metric that describes a run without ranking it (a
+coordinate, a spread, an estimate) is declared with None and cannot be an objective. tests/metrics/
+test_directions.py runs every evaluation and fails on a metric missing here. Plain Python, no torch: gan-report and
+the sweep presets' resolver read it too.
+"""
+import math
+import re
+
+from gan_runner.errors import UserError
+
+LOWER, HIGHER = "lower", "higher"
+
+# metric -> which way is better (None: not a ranking), grouped by where each is computed
+BETTER: dict[str, str | None] = {
+    # metrics/image.py: distances and scores in the run's feature space (standard deviations do not rank)
+    "fid": LOWER, "kid_mean": LOWER, "kid_std": None, "is_mean": HIGHER, "is_std": None,
+    # metrics/prdc.py (Naeem 2020): fidelity and diversity
+    "precision": HIGHER, "recall": HIGHER, "density": HIGHER, "coverage": HIGHER,
+    # metrics/classes.py: the domain classifier's view of labelled images
+    "class_kl": LOWER, "classes_covered": HIGHER, "class_accuracy": HIGHER, "intra_fid": LOWER,
+    # the variants' own (variant_metrics of modules/catgan.py and modules/infogan.py)
+    "cluster_accuracy": HIGHER, "cluster_purity": HIGHER, "code_accuracy": HIGHER, "q_accuracy": HIGHER,
+    # metrics/toy.py: 2-D mixtures (critic_w1 is the critic's estimate of W1, not a quality)
+    "modes": HIGHER, "hq_percent": HIGHER, "reverse_kl": LOWER, "w1": LOWER, "critic_w1": None,
+    # the Dirac-GAN (evaluation.DiracEvaluation, metrics/dynamics.py): where the iterate ended does not rank,
+    # how close to the equilibrium and how stable it is there does
+    "distance": LOWER, "converged": HIGHER, "field_max_re": LOWER, "update_radius": LOWER,
+    "theta": None, "psi": None, "ema_theta": None,
+}
+# the Dirac-GAN's eigenvalues, one pair of names per eigenvalue: coordinates in the complex plane
+UNRANKED = re.compile(r"(field|update)_eig\d+_(re|im)")
+
+
+def known(name: str) -> bool:
+    return name in BETTER or bool(UNRANKED.fullmatch(name))
+
+
+def better(name: str) -> str | None:
+    """LOWER, HIGHER, or None for a metric that does not rank runs (or that no evaluation reports)."""
+    return BETTER.get(name)
+
+
+def check_objective(name: str) -> None:
+    """`objective=name` must be a metric that ranks runs: a one-line refusal otherwise."""
+    if better(name) is not None:
+        return
+    ranking = ", ".join(sorted(m for m, way in BETTER.items() if way))
+    what = ("describes a run but does not rank it (neither higher nor lower is better)" if known(name)
+            else "is no metric that gan-runner reports")
+    raise UserError(f"objective={name} {what}: choose one of {ranking}")
+
+
+def said(name: str) -> str:
+    """The direction in words, for reports and plots."""
+    way = better(name)
+    return f"{way} is better" if way else "does not rank: sweep order"
+
+
+def rank_key(name: str, value: float) -> float:
+    """A key whose smallest value is the best: the value itself, or its negation when higher is better."""
+    way = better(name)
+    if way is None:
+        raise ValueError(f"{name} does not rank runs")
+    return -value if way == HIGHER else value
+
+
+def worst(name: str) -> float:
+    """The value a failed or diverged run scores: -inf when higher is better, +inf otherwise."""
+    return -math.inf if better(name) == HIGHER else math.inf
+
+
+def optuna_direction(name: str) -> str:
+    """The direction of an Optuna study of this objective (the sweep presets' `gan_runner.direction` resolver)."""
+    check_objective(name)
+    return "maximize" if better(name) == HIGHER else "minimize"

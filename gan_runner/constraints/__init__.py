@@ -1,5 +1,5 @@
 """Constraints and regularizers on D; each is one class, chosen in config by `_target_`."""
-from gan_runner.constraints.base import Constraint, Constraints, input_gradients
+from gan_runner.constraints.base import Constraint, Constraints, input_gradients, score_modules, score_parameters
 from gan_runner.constraints.clip import WeightClip
 from gan_runner.constraints.dragan import DRAGAN
 from gan_runner.constraints.gradnorm import GradientNormalization, GraN
@@ -12,4 +12,4 @@ from gan_runner.constraints.wgan_div import WGANDiv
 
 __all__ = ["DRAGAN", "Constraint", "Constraints", "GradientNormalization", "GradientPenalty", "GraN",
            "InstanceNoise", "LipschitzPenalty", "R1", "R2", "SpectralNorm", "WGANDiv", "WeightClip",
-           "input_gradients"]
+           "input_gradients", "score_modules", "score_parameters"]

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 
 from torch import Tensor, nn
 
+from gan_runner.nets.critic import AuxiliaryHeads
 from gan_runner.precision import input_gradient
 
 Critic = Callable[[Tensor], Tensor]
@@ -28,6 +29,18 @@ class Constraint:
 
     def after_d_step(self, discriminator: nn.Module) -> None:
         return None
+
+
+def score_modules(discriminator: nn.Module) -> list[nn.Module]:
+    """D's modules that compute its score: all but a variant's auxiliary heads (an auxiliary classifier, InfoGAN's Q),
+    which read D's features to estimate labels or codes. A weight constraint acts on these alone: its Lipschitz
+    argument concerns the score, and clipping a classifier's weights to c keeps its logits near 0."""
+    heads = {id(m) for h in discriminator.modules() if isinstance(h, AuxiliaryHeads) for m in h.modules()}
+    return [m for m in discriminator.modules() if id(m) not in heads]
+
+
+def score_parameters(discriminator: nn.Module) -> list[Tensor]:
+    return [p for m in score_modules(discriminator) for p in m.parameters(recurse=False)]
 
 
 def input_gradients(critic: Critic, x: Tensor) -> tuple[Tensor, Tensor]:

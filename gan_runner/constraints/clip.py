@@ -1,8 +1,9 @@
-"""WGAN weight clipping (Arjovsky 2017): clamp every D parameter to [-c, c] after each D step."""
+"""WGAN weight clipping (Arjovsky 2017): clamp every parameter of D's score to [-c, c] after each D step (a
+variant's auxiliary heads are no part of the score: constraints/base.py)."""
 import torch
 from torch import nn
 
-from gan_runner.constraints.base import Constraint
+from gan_runner.constraints.base import Constraint, score_parameters
 
 
 class WeightClip(Constraint):
@@ -13,5 +14,5 @@ class WeightClip(Constraint):
 
     @torch.no_grad()
     def after_d_step(self, discriminator: nn.Module) -> None:
-        for p in discriminator.parameters():
+        for p in score_parameters(discriminator):
             p.clamp_(-self.c, self.c)

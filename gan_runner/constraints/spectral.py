@@ -1,4 +1,5 @@
-"""Spectral normalization (Miyato 2018) of every conv, linear and embedding weight of D.
+"""Spectral normalization (Miyato 2018) of every conv, linear and embedding weight of D's score (a variant's auxiliary
+heads are no part of it: constraints/base.py).
 
 The power iteration runs when D runs in training mode; the module computes the normalized weights once per D step
 and once per G step (torch.nn.utils.parametrize.cached), so `power_iterations` iterations happen per step,
@@ -7,7 +8,7 @@ however many times the step evaluates D (real, fake, a penalty's interpolates). 
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from gan_runner.constraints.base import Constraint
+from gan_runner.constraints.base import Constraint, score_modules
 
 _LAYERS = (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)
 
@@ -19,7 +20,7 @@ class SpectralNorm(Constraint):
         self.power_iterations = power_iterations
 
     def wrap(self, discriminator: nn.Module) -> nn.Module:
-        for module in list(discriminator.modules()):
+        for module in score_modules(discriminator):
             if isinstance(module, _LAYERS):
                 spectral_norm(module, n_power_iterations=self.power_iterations)
         return discriminator

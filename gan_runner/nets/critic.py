@@ -3,7 +3,8 @@
 `trunk(x)` gives features [N, feature_dim] and `head` scores them, so that a variant can add heads on the same
 features (an auxiliary classifier, InfoGAN's Q, a projection of labels) without a second copy of D, and the
 module can read the features of the very pass that scored a batch. A variant's heads go into `heads`: they are
-part of D, so D's optimizer trains them, constraints (spectral norm, clipping) cover them and checkpoints hold them.
+part of D, so D's optimizer trains them and checkpoints hold them; they are no part of D's score, so the weight
+constraints (clipping, spectral norm), whose Lipschitz arguments concern the score, leave them alone.
 """
 from torch import Tensor, nn
 
@@ -40,6 +41,11 @@ def hidden_noise(sigma: float) -> list[nn.Module]:
     return [HiddenNoise(sigma)] if sigma else []
 
 
+class AuxiliaryHeads(nn.ModuleDict):
+    """A variant's heads on D's features, by name (AC-GAN's classifier, InfoGAN's Q): estimators of labels or codes
+    trained by likelihood, outside D's score and so outside every weight constraint (constraints/base.py)."""
+
+
 class Discriminator(nn.Module):
     #: Whether the net flattens its input to one vector (an MLP): labels are then appended to that vector instead
     #: of as constant image channels (nets/conditioning.py).
@@ -51,7 +57,7 @@ class Discriminator(nn.Module):
         self.feature_dim = feature_dim
         self.leak = leak  # the trunk's LeakyReLU slope, for a head's hidden layers (InfoGAN's Q)
         self.head = nn.Linear(feature_dim, 1)
-        self.heads = nn.ModuleDict()  # a variant's extra heads on the trunk's features, by name
+        self.heads = AuxiliaryHeads()
 
     def features(self, x: Tensor) -> Tensor:
         return self.trunk(x)

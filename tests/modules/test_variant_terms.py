@@ -4,7 +4,6 @@ import math
 import hydra.utils
 import pytest
 import torch
-from torch.nn.utils import parametrize
 
 from gan_runner.build import build_module
 from gan_runner.errors import UserError
@@ -229,13 +228,6 @@ def test_d_sees_the_labels_g_was_given_and_penalties_hold_them_fixed(cfg_factory
     (_, y_real), (x_fake, y_fake), (x_hat, y_hat) = seen  # real, fake, then the penalty's interpolates
     assert x_fake is batch.fake.x and torch.equal(y_fake, given[0])
     assert torch.equal(y_real, labels) and torch.equal(y_hat, labels) and x_hat.requires_grad
-
-
-def test_spectral_norm_covers_the_projection_embedding_and_variant_heads(cfg_factory):
-    for variant, part in (("projection", "embed"), ("acgan", "heads"), ("infogan", "heads")):
-        module, _ = build(cfg_factory, f"variant={variant}", "constraint=sn")
-        layers = [m for m in module.d_part(part).modules() if isinstance(m, (torch.nn.Linear, torch.nn.Embedding))]
-        assert layers and all(parametrize.is_parametrized(m, "weight") for m in layers), variant
 
 
 def test_cgan_matching_aware_term_scores_real_images_with_wrong_labels_as_fakes(cfg_factory):

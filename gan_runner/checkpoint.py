@@ -34,7 +34,7 @@ def save_atomic(trainer, path: Path) -> None:
 
     Every rank calls it (Lightning's save waits for all of them); rank 0 alone writes and renames the file.
     """
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp")  # per process: never another writer's half-written file
     if trainer.is_global_zero:
         path.parent.mkdir(parents=True, exist_ok=True)
     trainer.save_checkpoint(tmp, weights_only=False)

@@ -20,7 +20,7 @@ def _plain(value):
 
 
 def write(path: Path, result: dict) -> None:
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # per process: two writers never share a half-written file
     tmp.write_text(json.dumps(_plain(result), indent=2))
     os.replace(tmp, path)
 

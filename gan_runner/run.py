@@ -4,6 +4,7 @@ It owns the run's output folder, result file, loggers and objective value; in a 
 only a failure record and the job's placement to metrics.json. Under DDP every rank runs this function; rank 0
 alone evaluates and writes.
 """
+import contextlib
 import logging
 import math
 import os
@@ -19,8 +20,9 @@ from gan_runner import dashboard, distributed, identity, quiet, results
 from gan_runner.build import build_module, build_trainer, instantiate
 from gan_runner.callbacks import FirstStepTime, PeriodicEvaluation, RollingCheckpoint
 from gan_runner.checkpoint import last_checkpoint, load_weights, read_resumable
+from gan_runner.claim import claim
 from gan_runner.data.stream import BatchStream
-from gan_runner.errors import UserError
+from gan_runner.errors import FolderRefused
 from gan_runner.evaluation import build_evaluation
 from gan_runner.metrics import directions
 from gan_runner.modules.gan import Diverged
@@ -40,29 +42,28 @@ def objective_value(result: dict, name: str) -> float:
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else directions.worst(name)
 
 
-def _refuse_what_cannot_continue(previous: dict, resumed: dict | None, out: Path, total: int) -> None:
-    done = max(previous.get("step", 0), resumed["iteration"] if resumed else 0)
+def _refuse_shortening(out: Path, done: int, total: int) -> None:
     if done > total:
-        raise UserError(f"{out} holds a run of {done} iterations; trainer.max_steps={total} cannot shorten it: pass "
-                        f"trainer.max_steps>={done}, or choose another hydra.run.dir")
-    process = previous.get("process")
-    if previous.get("status") == "running" and process and process.get("pid") != os.getpid() \
-            and results.process_alive(process) and process.get("host") == socket.gethostname():
-        raise UserError(f"{out} is being trained right now by process {process['pid']}: wait for it, stop it, or "
-                        "choose another hydra.run.dir")
+        raise FolderRefused(f"{out} holds a run of {done} iterations; trainer.max_steps={total} cannot shorten it: "
+                            f"pass trainer.max_steps>={done}, or choose another hydra.run.dir")
 
 
 def run(cfg: DictConfig) -> float:
     validate(cfg)
     out = Path(cfg.output_dir)
+    # Rank 0 claims the folder before it reads or builds anything; a DDP run's other ranks work under its claim.
+    with claim(out) if distributed.is_main_process() else contextlib.nullcontext():
+        return _run(cfg, out)
+
+
+def _run(cfg: DictConfig, out: Path) -> float:
     writer = distributed.is_main_process()
     metrics_path, ckpt_path = out / "metrics.json", last_checkpoint(out)
     previous = results.read(metrics_path) or {}
     identity.check_same_training(cfg, previous, out)
     resumed = read_resumable(ckpt_path)
     total = cfg.trainer.max_steps
-    if writer:
-        _refuse_what_cannot_continue(previous, resumed, out, total)
+    _refuse_shortening(out, max(previous.get("step", 0), resumed["iteration"] if resumed else 0), total)
     config_hash = identity.hashes(cfg)
     if previous.get("status") == "completed" and previous.get("step") == total:
         if previous.get("config_hash", {}).get("evaluation") == config_hash["evaluation"]:
@@ -100,7 +101,6 @@ def run(cfg: DictConfig) -> float:
     ])
     # Written only once everything is built: a refusal above (missing data or weights, impossible metrics
     # settings) leaves no file that looks like a run. The other ranks of a DDP run start from config.yaml.
-    out.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(cfg, out / "config.yaml", resolve=True)
     results.write(metrics_path, base)
     if resumed:

@@ -18,7 +18,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from gan_runner import results
-from gan_runner.errors import UserError
+from gan_runner.errors import FolderRefused, UserError
 from gan_runner.metrics import directions
 from gan_runner.sweep.slots import SLOTS_ENV, gpu_slot
 
@@ -79,7 +79,7 @@ def run_job(cfg: DictConfig) -> float:
     record = {"pid": os.getpid(), "host": socket.gethostname(), "process_started_at": process_started_at(),
               "started_at": time.time(), "index_in_process": _jobs_in_process}
     metrics_path = out / "metrics.json"
-    before = _read_quietly(metrics_path)
+    before, refused = _read_quietly(metrics_path), False
     try:
         # Everything a job does is inside the failure record, placing it and importing torch included: an
         # exception that escaped here would end a joblib sweep and leave the job without a status.
@@ -89,18 +89,21 @@ def run_job(cfg: DictConfig) -> float:
 
             return run(cfg)
     except Exception as exc:
+        # A folder that holds another run, or that another process works in, is not this job's to write in.
+        refused = isinstance(exc, FolderRefused)
         if isinstance(exc, UserError) and not sweeping:
             raise
-        record_failure(out, exc)
+        if not refused:
+            record_failure(out, exc)
         if not (sweeping and cfg.sweep.continue_on_failure):
             raise
-        log.error("job %s failed (%s); the sweep goes on", out, type(exc).__name__)
+        log.error("job %s failed (%s); the sweep goes on", out, exc if refused else type(exc).__name__)
         return directions.worst(cfg.objective)
     finally:
         record["ended_at"] = time.time()
         after = _read_quietly(metrics_path)
         # A completed job run again only returned its result: its record of the job that made it stays.
-        if after is not None and after != before:
+        if after is not None and after != before and not refused:
             results.write(metrics_path, {**after, "job": record})
 
 

@@ -72,5 +72,6 @@ def job_dir() -> str:
 def register() -> None:
     for name, fn in [("cpu_share", cpu_share), ("gpus", gpu_count), ("gpus_per_node", gpus_per_node),
                      ("sweep_name", sweep_name), ("job_name", job_name), ("job_dir", job_dir),
+                     ("pid", os.getpid),
                      ("direction", directions.optuna_direction)]:
         OmegaConf.register_new_resolver(f"gan_runner.{name}", fn, replace=True)

@@ -8,7 +8,9 @@ certain about, spread over all classes. With H the entropy and batch means for E
 with w = `marginal_weight`, 1 in the paper (RIM-style clustering tunes this trade-off), plus, semi-supervised
 (section 4.2), lambda * cross-entropy on a few labelled real samples (`labelled`, balanced over the classes). The
 configured `loss=` plays no part. D's scalar score, which penalties, clipping and the logs see, is its certainty
--H[p(y|x)]. `heldout` digits never reach training: D's clusters are scored on them.
+-H[p(y|x)]. Two fixed draws of digits never reach training: D's clusters are scored on the `validation` digits
+(`cluster_accuracy`, what settings are chosen by) and, apart, on the `test` digits (`test_cluster_accuracy`, the
+number to report, never used for choosing).
 """
 import dataclasses
 
@@ -54,8 +56,8 @@ class CatGAN(GAN):
     uses_features = True
 
     def __init__(self, *args, classes: int = 10, labelled: int = 0, supervised_weight: float = 1.0,
-                 heldout: int = 500, marginal_weight: float = 1.0, **kwargs):
-        self.classes, self.labelled, self.heldout = classes, labelled, heldout
+                 validation: int = 500, test: int = 500, marginal_weight: float = 1.0, **kwargs):
+        self.classes, self.labelled, self.validation, self.test = classes, labelled, validation, test
         self.supervised_weight, self.marginal_weight = supervised_weight, marginal_weight
         super().__init__(*args, **kwargs)
         if labelled and self.num_classes != classes:
@@ -66,7 +68,7 @@ class CatGAN(GAN):
     @classmethod
     def check(cls, args: dict, cfg) -> None:
         positive(args, "classes")
-        non_negative(args, "labelled", "heldout", "supervised_weight", "marginal_weight")
+        non_negative(args, "labelled", "validation", "test", "supervised_weight", "marginal_weight")
         labelled, classes = args.get("labelled", 0), args.get("classes", 10)
         if labelled % classes:
             fits = " or ".join(str(n * classes) for n in (labelled // classes, labelled // classes + 1) if n)
@@ -109,15 +111,18 @@ class CatGAN(GAN):
         return {"d_supervised": self.supervised_weight * supervised}
 
     # ----- data -----
-    def split(self, data) -> tuple[Tensor, Tensor]:
-        """Indices of the training part and of the `heldout` digits (a fixed draw)."""
-        if self.heldout >= len(data):
-            raise UserError(f"variant.heldout={self.heldout} leaves no training data of the {len(data)} samples")
+    def split(self, data) -> tuple[Tensor, Tensor, Tensor]:
+        """Indices of the training part, the validation digits and the test digits (one fixed permutation: the
+        validation digits are its first `validation`, the test digits the next `test`)."""
+        held = self.validation + self.test
+        if held >= len(data):
+            raise UserError(f"variant.validation={self.validation} and variant.test={self.test} leave no training "
+                            f"data of the {len(data)} samples: lower them")
         perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(SPLIT_SEED))
-        return perm[self.heldout:], perm[:self.heldout]
+        return perm[held:], perm[:self.validation], perm[self.validation:held]
 
     def training_data(self, data):
-        train, _ = self.split(data)
+        train = self.split(data)[0]
         if self.labelled:  # the first labelled/K of each class in the training part
             per_class = self.labelled // self.classes
             members = [train[data.y[train] == c] for c in range(self.classes)]
@@ -131,22 +136,30 @@ class CatGAN(GAN):
 
     # ----- evaluation -----
     def variant_metrics(self, evaluation):
-        """D's class of each held-out digit against its label (`cluster_scores`), and a picture of generated
-        samples, one row per cluster: in the order of the classes most of each cluster's held-out members are
-        (unsupervised), in class order when the labelled samples tie class k to label k."""
+        """D's class of each validation and each test digit against its label (`cluster_scores`; the test digits'
+        with the prefix `test_`), and a picture of generated samples, one row per cluster: in the order of the
+        classes most of each cluster's validation members are (unsupervised), in class order when the labelled
+        samples tie class k to label k."""
         data = evaluation.data
-        if data.y is None or not self.heldout:
+        if data.y is None or not self.validation + self.test:
             return {}
-        _, held = self.split(data)
-        clusters = torch.cat([self.cluster(data.samples(i).to(self.device)) for i in held.split(500)])
-        reading, _ = majority(clusters, data.y[held], self.classes, data.num_classes)
+        _, validation, test = self.split(data)
+        scores, readings = {}, []
+        for prefix, digits in (("", validation), ("test_", test)):
+            if len(digits):
+                clusters = torch.cat([self.cluster(data.samples(i).to(self.device)) for i in digits.split(500)])
+                labels = data.y[digits]
+                found = self.cluster_scores(clusters, labels, data.num_classes)
+                scores.update({prefix + name: value for name, value in found.items()})
+                readings.append(majority(clusters, labels, self.classes, data.num_classes)[0])
+        reading = readings[0]  # the validation digits' when there are any
         torch.manual_seed(0)
         fake = self.generate(draws.normal(PICTURE_SAMPLES, self.z_dim, device=self.device), None, self.sampler())
         fake, assigned = fake.float().cpu(), self.cluster(fake)
         blank = torch.full((8, *fake.shape[1:]), -1.0)
         order = range(self.classes) if self.labelled else sorted(reading, key=reading.get)
         evaluation.grid("clusters", torch.cat([torch.cat([fake[assigned == c], blank])[:8] for c in order]), 8)
-        return self.cluster_scores(clusters, data.y[held], data.num_classes)
+        return scores
 
     def cluster_scores(self, clusters: Tensor, labels: Tensor, num_classes: int) -> dict[str, float]:
         """`cluster_accuracy`: unsupervised, with D's classes matched one to one to the labels (Hungarian: their

@@ -92,7 +92,7 @@ def test_catgan_cluster_accuracy_on_held_out_digits(evaluate, monkeypatch):
     assert 0 <= result["cluster_accuracy"] <= 1
     assert picture.with_name(f"{picture.stem}_clusters.png").exists()
     data = evaluation.data
-    _, held = module.split(data)
+    _, held, _ = module.split(data)
     permutation = torch.tensor([3, 7, 0, 9, 1, 4, 8, 2, 6, 5])
     truth = {tuple(data.samples(i).flatten().tolist()): int(data.y[i]) for i in held.tolist()}
 
@@ -100,7 +100,12 @@ def test_catgan_cluster_accuracy_on_held_out_digits(evaluate, monkeypatch):
         return torch.tensor([int(permutation[truth.get(tuple(row.flatten().tolist()), 0)]) for row in x])
 
     monkeypatch.setattr(module, "cluster", perfect_but_permuted)
-    assert evaluation(module)["cluster_accuracy"] == 1.0
+    scores = evaluation(module)
+    assert scores["cluster_accuracy"] == 1.0
+    # the test digits are others, never trained on nor used for choosing: this D knows only the validation digits
+    _, _, test = module.split(data)
+    assert not set(held.tolist()) & set(test.tolist()) and not set(test.tolist()) & set(module.split(data)[0].tolist())
+    assert scores["test_cluster_accuracy"] < 0.5 and 0 <= scores["test_cluster_purity"] <= 1
 
 
 def test_catgan_over_clustering_is_scored_by_majority_class(evaluate, monkeypatch):
@@ -109,7 +114,7 @@ def test_catgan_over_clustering_is_scored_by_majority_class(evaluate, monkeypatc
     module, evaluation, result, picture = evaluate(["variant=catgan", "variant.classes=20"])
     assert 0 <= result["cluster_accuracy"] <= result["cluster_purity"] <= 1
     data = evaluation.data
-    _, held = module.split(data)
+    _, held, _ = module.split(data)
     truth = {tuple(data.samples(i).flatten().tolist()): (int(data.y[i]), k % 2) for k, i in enumerate(held.tolist())}
 
     def split_digits(x):

@@ -63,11 +63,12 @@ def test_catgan_terms_on_a_fixed_probability_table(cfg_factory, w):
 
 
 def test_catgan_semi_supervised_term_and_held_out_digits(cfg_factory):
-    module, data = build(cfg_factory, "variant=catgan", "variant.labelled=20", "variant.heldout=100",
-                         "variant.supervised_weight=0.5")
+    module, data = build(cfg_factory, "variant=catgan", "variant.labelled=20", "variant.validation=60",
+                         "variant.test=40", "variant.supervised_weight=0.5")
     train = module.training_data(data)
-    kept, held = module.split(data)
-    assert len(held) == 100 and set(kept.tolist()).isdisjoint(held.tolist()) and len(kept) + 100 == len(data)
+    kept, validation, test = module.split(data)
+    assert len(validation) == 60 and len(test) == 40 and len(kept) + 100 == len(data)
+    assert len(set(kept.tolist()) | set(validation.tolist()) | set(test.tolist())) == len(data)  # three disjoint parts
     assert torch.equal(train.x, data.x[kept]) and torch.equal(train.y, data.y[kept])  # no held-out digit trains
     x, y = module._labelled
     assert torch.bincount(y, minlength=10).tolist() == [2] * 10  # balanced over the classes
@@ -86,7 +87,7 @@ def test_catgan_cluster_accuracy_matches_classes_only_without_labelled_samples(c
     the swap; semi-supervised, the cross-entropy ties class k to label k, and the swapped digits count as wrong."""
     module, data = build(cfg_factory, "variant=catgan", f"variant.labelled={labelled}")
     module.training_data(data)
-    _, held = module.split(data)
+    _, held, _ = module.split(data)
     label_of = {tuple(data.samples(i).flatten().tolist()): int(data.y[i]) for i in held.tolist()}
     swap = torch.tensor([1, 0, *range(2, 10)])
     monkeypatch.setattr(module, "cluster", lambda x: swap[[label_of.get(tuple(r.flatten().tolist()), 0) for r in x]])
@@ -107,7 +108,7 @@ def test_catgan_refuses_labelled_samples_that_cannot_be_balanced(cfg_factory, la
 
 def test_catgan_refuses_more_labelled_samples_per_class_than_training_holds(cfg_factory):
     module, data = build(cfg_factory, "variant=catgan", "variant.labelled=2000")
-    with pytest.raises(UserError, match=r"asks 200 labelled samples of each class, and class \d has 1\d\d in the "):
+    with pytest.raises(UserError, match=r"asks 200 labelled samples of each class, and class \d has \d+ in the "):
         module.training_data(data)
 
 

@@ -1,8 +1,8 @@
 """AC-GAN (Odena et al. 2017): G(z, y) with the one-hot label appended to z; D stays unconditional and gets an
 auxiliary classifier on its trunk features. D minimizes the class cross-entropy of real samples, G that of its
 samples under the labels it was given. The paper's L_C also trains D's classifier on generated samples
-(`fake_class_loss: true`); the default leaves that term out, a choice nobody has measured: StudioGAN's issue #74
-discussed dropping it without a comparison, and this runner's AC-GAN proof runs were made with it off.
+(`fake_class_loss: true`); the default leaves that term out, a choice with no measurement behind it: StudioGAN's
+issue #74 discussed dropping it without a comparison, and this runner's AC-GAN proof runs were made with it off.
 
 Cross-entropy on the classifier's logits (no softmax before it: PyTorch-GAN #150).
 """

@@ -110,21 +110,23 @@ def print_row(name: str, row: dict) -> None:
     print(f"{name:<34}{cells}", flush=True)
 
 
-def one_job(label: str, folder: Path, cache: Path, run_dir: Path, steps: int, baseline: str | None = None) -> None:
+def one_job(label: str, folder: Path, cache: Path, run_dir: Path, size: int, steps: int,
+            baseline: str | None = None) -> None:
     env = {**os.environ, "GAN_RUNNER_CACHE": str(cache), "WANDB_MODE": "offline"}
     if baseline:
         env["PYTHONPATH"] = baseline
-    command = [sys.executable, "-m", "gan_runner", *JOB, f"data.root={folder}", f"trainer.max_steps={steps}",
-               f"hydra.run.dir={run_dir}"]
+    command = [sys.executable, "-m", "gan_runner", *JOB, f"data.root={folder}", f"data.image_size={size}",
+               f"trainer.max_steps={steps}", f"hydra.run.dir={run_dir}"]
     samples = watched(command, env)
     print_row(label, job_row(samples[min(samples)], run_dir))
 
 
-def sweep(folder: Path, cache: Path, tmp: Path, steps: int, jobs: int) -> None:
+def sweep(folder: Path, cache: Path, tmp: Path, size: int, steps: int, jobs: int) -> None:
     sweep_dir = tmp / "sweep"
     env = {**os.environ, "GAN_RUNNER_CACHE": str(cache), "WANDB_MODE": "offline"}
     command = [sys.executable, "-m", "gan_runner", "-m", "hydra/launcher=cpus", f"hydra.launcher.n_jobs={jobs}",
-               *JOB, f"data.root={folder}", f"trainer.max_steps={steps}", f"seed={','.join(map(str, range(jobs)))}",
+               *JOB, f"data.root={folder}", f"data.image_size={size}", f"trainer.max_steps={steps}",
+               f"seed={','.join(map(str, range(jobs)))}",
                f"hydra.sweep.dir={sweep_dir}"]
     start = time.perf_counter()
     samples = watched(command, env)
@@ -144,7 +146,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--n", type=int, default=20000)
-    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--size", type=int, default=64, help="pixels of the images and of the runs (data.image_size)")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=4, help="jobs of the sweep (0: no sweep)")
     parser.add_argument("--baseline", help="a checkout of another gan-runner, measured the same way (first row)")
@@ -157,11 +159,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if args.baseline:
-            one_job("baseline code", args.folder, tmp / "baseline-cache", tmp / "baseline", args.steps, args.baseline)
-        one_job("one job, empty cache", args.folder, tmp / "cache", tmp / "first", args.steps)
-        one_job("one job, cached", args.folder, tmp / "cache", tmp / "cached", args.steps)
+            one_job("baseline code", args.folder, tmp / "baseline-cache", tmp / "baseline", args.size, args.steps,
+                    args.baseline)
+        one_job("one job, empty cache", args.folder, tmp / "cache", tmp / "first", args.size, args.steps)
+        one_job("one job, cached", args.folder, tmp / "cache", tmp / "cached", args.size, args.steps)
         if args.jobs:
-            sweep(args.folder, tmp / "sweep-cache", tmp, args.steps, args.jobs)
+            sweep(args.folder, tmp / "sweep-cache", tmp, args.size, args.steps, args.jobs)
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 
 

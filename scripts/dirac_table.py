@@ -1,6 +1,7 @@
 """Which training methods make the Dirac-GAN converge: every loss x constraint x update rule x learning rate.
 
     .venv/bin/python scripts/dirac_table.py [--jobs 2] [--out outputs/dirac_table] [--docs docs]
+                                            [--losses ...] [--methods ...] [--time 50]
 
 Every cell is an ordinary gan-runner run (`experiment=dirac`: G(z) = θ, D(x) = ψ·x on a point mass at 0, plain
 gradient descent from (θ, ψ) = (1, 1)) through gan-runner's own `run`; each row's configuration is composed once
@@ -112,10 +113,14 @@ def overrides(loss: str, method: str, update: str) -> list[str]:
             "trainer.log_every_n_steps=1000", "metrics.pictures=false", "trainer.enable_progress_bar=false"]
 
 
-def per_step(lr: float) -> dict:
-    """The keys that follow the step h, as `key=value` overrides would set them: h for both players, TIME/h
+def iterations(lr: float, time: float) -> int:
+    """Training time / h: the same horizon for every step h."""
+    return max(1, round(time / lr))
+
+
+def per_step(lr: float, steps: int) -> dict:
+    """The keys that follow the step h, as `key=value` overrides would set them: h for both players, `steps`
     iterations, one checkpoint at the end."""
-    steps = round(TIME / lr)
     return {"optimizer.lr_g": lr, "optimizer.lr_d": lr, "trainer.max_steps": steps, "checkpoint_every_n_steps": steps}
 
 
@@ -141,9 +146,9 @@ def job(args) -> list[tuple]:
     with initialize_config_dir(str(ROOT / "gan_runner" / "conf"), version_base="1.3"):
         base = compose("config", overrides=[*overrides(*row_key), f"output_dir={runs[0][1]}"])
     done = []
-    for lr, out in runs:
+    for lr, steps, out in runs:
         key, cfg = (*row_key, lr), copy.deepcopy(base)
-        for name, value in {**per_step(lr), "output_dir": out}.items():
+        for name, value in {**per_step(lr, steps), "output_dir": out}.items():
             OmegaConf.update(cfg, name, value)
         try:
             run(cfg)
@@ -229,7 +234,7 @@ def tables(rows: dict) -> tuple[list[str], list[str]]:
     return summary, full
 
 
-def figure(points: dict, fields: dict, path: Path) -> None:
+def figure(points: dict, fields: dict, path: Path, time: float) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -247,8 +252,9 @@ def figure(points: dict, fields: dict, path: Path) -> None:
         key = (loss, method, update, FIGURE_LR)
         path_ = points.get(key)
         if path_ is None:
-            ax.text(0.5, 0.5, "refused:\nconsensus needs\nsimultaneous updates", ha="center", va="center",
-                    transform=ax.transAxes, fontsize=8)
+            refused = (method, update) == ("consensus", "alternating")
+            ax.text(0.5, 0.5, "refused:\nconsensus needs\nsimultaneous updates" if refused else "not run", ha="center",
+                    va="center", transform=ax.transAxes, fontsize=8)
             ax.set(xticks=[], yticks=[])
         else:
             field = fields.get((loss, method, "simultaneous", FIGURE_LR))
@@ -268,7 +274,7 @@ def figure(points: dict, fields: dict, path: Path) -> None:
             ax.set_title(f"{title}\n(loss={loss})", fontsize=8)
         if j == 0:
             ax.set_ylabel(f"{update}\nψ", fontsize=8)
-    fig.suptitle(f"Dirac-GAN, gradient descent h = {FIGURE_LR:g} for {round(TIME / FIGURE_LR)} iterations from "
+    fig.suptitle(f"Dirac-GAN, gradient descent h = {FIGURE_LR:g} for {iterations(FIGURE_LR, time)} iterations from "
                  "(θ, ψ) = (1, 1) (green) to the end (red star); θ across, ψ up; grey: the training field",
                  fontsize=9)
     fig.tight_layout()
@@ -281,14 +287,20 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--out", default=str(ROOT / "outputs" / "dirac_table"))
     parser.add_argument("--docs", default=str(ROOT / "docs"))
+    parser.add_argument("--losses", nargs="+", default=LOSSES, choices=LOSSES)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--time", type=float, default=TIME, help="training time h x iterations of every run")
     args = parser.parse_args()
+    LOSSES[:] = args.losses
+    for method in set(METHODS) - set(args.methods):  # the tables list the methods run
+        del METHODS[method]
     os.environ.setdefault("WANDB_MODE", "offline")
     figure_rows = {(loss, method, "simultaneous") for _, loss, method in FIGURE}
     tasks = []
     for loss, method, update in itertools.product(LOSSES, METHODS, UPDATES):
         if method == "consensus" and update == "alternating":
             continue  # refused in one line: consensus regularizes the simultaneous field
-        runs = [(lr, f"{args.out}/{loss}/{method}-{update}-h{lr:g}") for lr in LRS]
+        runs = [(lr, iterations(lr, args.time), f"{args.out}/{loss}/{method}-{update}-h{lr:g}") for lr in LRS]
         tasks.append(((loss, method, update), runs, (loss, method, update) in figure_rows))
     # the rows with the costliest runs (instance noise's large batches) first, so that no worker is left with one
     # at the end
@@ -307,15 +319,15 @@ def main() -> None:
     elapsed = time.time() - start
     docs = Path(args.docs)
     docs.mkdir(exist_ok=True)
-    figure(points, fields, docs / "dirac_trajectories.png")
+    figure(points, fields, docs / "dirac_trajectories.png", args.time)
     summary, full = tables(rows)
     report = [
         "# The Dirac-GAN: which training methods converge",
         "",
         f"`scripts/dirac_table.py`: {count} gan-runner runs of `experiment=dirac` (G(z) = θ, D(x) = ψ·x, real "
         "data a point mass at 0; plain gradient descent from (θ, ψ) = (1, 1)), each learning rate h for "
-        f"{TIME:g}/h iterations (h = {', '.join(f'{lr:g}' for lr in LRS)}: "
-        f"{', '.join(str(round(TIME / lr)) for lr in LRS)} iterations). A run has converged when its final "
+        f"{args.time:g}/h iterations (h = {', '.join(f'{lr:g}' for lr in LRS)}: "
+        f"{', '.join(str(iterations(lr, args.time)) for lr in LRS)} iterations). A run has converged when its final "
         "distance to the equilibrium (0, 0) is below 0.01.",
         "",
         f"## Summary: of the {len(LOSSES)} losses, how many converged (and, in brackets, how many are locally "

@@ -12,6 +12,7 @@ import re
 from gan_runner.errors import UserError
 
 LOWER, HIGHER = "lower", "higher"
+TEST = "test_"  # the prefix of a metric of a test split
 
 # metric -> which way is better (None: not a ranking), grouped by where each is computed
 BETTER: dict[str, str | None] = {
@@ -23,6 +24,8 @@ BETTER: dict[str, str | None] = {
     "class_kl": LOWER, "classes_covered": HIGHER, "class_accuracy": HIGHER, "intra_fid": LOWER,
     # the variants' own (variant_metrics of modules/catgan.py and modules/infogan.py)
     "cluster_accuracy": HIGHER, "cluster_purity": HIGHER, "code_accuracy": HIGHER, "q_accuracy": HIGHER,
+    # ... and on a test split kept apart for the reported number: they never choose (check_objective)
+    "test_cluster_accuracy": HIGHER, "test_cluster_purity": HIGHER,
     # metrics/toy.py: 2-D mixtures (critic_w1 is the critic's estimate of W1, not a quality)
     "modes": HIGHER, "hq_percent": HIGHER, "reverse_kl": LOWER, "w1": LOWER, "critic_w1": None,
     # the Dirac-GAN (evaluation.DiracEvaluation, metrics/dynamics.py): where the iterate ended does not rank,
@@ -44,7 +47,10 @@ def better(name: str) -> str | None:
 
 
 def check_objective(name: str) -> None:
-    """`objective=name` must be a metric that ranks runs: a one-line refusal otherwise."""
+    """`objective=name` must be a metric that ranks runs, and not one of a test split: a one-line refusal otherwise."""
+    if name.startswith(TEST) and better(name) is not None:
+        raise UserError(f"objective={name} would choose settings by the test split, which is kept apart for the number "
+                        f"to report: choose by {name.removeprefix(TEST)} (the validation split)")
     if better(name) is not None:
         return
     ranking = ", ".join(sorted(m for m, way in BETTER.items() if way))

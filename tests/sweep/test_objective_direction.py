@@ -55,6 +55,8 @@ def test_a_run_without_a_result_scores_the_worst_value_of_its_direction():
 @pytest.mark.parametrize("args, message", [
     (["objective=accuracy"], "objective=accuracy is no metric that gan-runner reports: choose one of class_accuracy"),
     (["data=dirac", "model=dirac", "objective=theta"], "objective=theta describes a run but does not rank it"),
+    (["variant=catgan", "objective=test_cluster_accuracy"],
+     "objective=test_cluster_accuracy would choose settings by the test split, .*: choose by cluster_accuracy"),
 ])
 def test_an_objective_that_does_not_rank_is_refused(args, message):
     with pytest.raises(UserError, match=message):

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from gan_runner import fgan
+from gan_runner.distributed import mean_over_ranks
 
 
 class Loss(abc.ABC):
@@ -132,7 +133,9 @@ class RSGAN(Relativistic):
 
 
 class RaGAN(Relativistic):
-    """Relativistic average standard GAN: each sample against the mean score of the other side, both terms."""
+    """Relativistic average standard GAN: each sample against the mean score of the other side, both terms. The
+    means are the global batch's under DDP (a function of a batch mean is not a mean over the batch)."""
 
     def prefer(self, a, b):
-        return F.softplus(b.mean() - a).mean() + F.softplus(b - a.mean()).mean()
+        mean_a, mean_b = mean_over_ranks(a.mean()), mean_over_ranks(b.mean())
+        return F.softplus(mean_b - a).mean() + F.softplus(b - mean_a).mean()

@@ -81,8 +81,5 @@ def test_two_ranks_give_the_gradients_of_one_process_with_the_global_batch(cfg_f
     assert_ranks_match_one_process(cfg_factory, tmp_path, overrides)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="RaGAN compares each score with the mean score of the other side of the rank's batch "
-                          "(losses.py): a per-rank term, listed in the README")
-def test_ragan_mean_scores_are_per_rank(cfg_factory, tmp_path):
+def test_ragan_compares_with_the_mean_scores_of_the_global_batch(cfg_factory, tmp_path):
     assert_ranks_match_one_process(cfg_factory, tmp_path, ["loss=ragan"])

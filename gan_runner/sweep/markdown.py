@@ -52,11 +52,13 @@ def report(sweep_dir: Path, rows: list[Row], objective: str | None, metrics: lis
            plots: dict[str, str]) -> str:
     jobs = [j for r in rows for j in r.jobs]
     counts = ", ".join(f"{n} {s}" for s in STATUSES if (n := sum(j.status == s for j in jobs)))
+    order = (f"ranked by the objective `{objective}` ({directions.said(objective)})" if directions.better(objective)
+             else f"in sweep order: the objective `{objective}` does not rank runs")
     parts = [
         f"# Sweep `{sweep_dir.name}`",
         f"{len(jobs)} jobs in {len(rows)} configurations: {counts}.",
-        f"Final metrics, mean ± standard deviation over the seeds that completed; ranked by the objective "
-        f"`{objective}` ({directions.said(objective)})." if objective else "No job has written its results yet.",
+        f"Final metrics, mean ± standard deviation over the seeds that completed; {order}." if objective
+        else "No job has written its results yet.",
     ]
     if common:
         parts.append("Common to every job: `" + " ".join(common) + "`")

@@ -64,3 +64,14 @@ def test_a_running_sweep(tmp_path):
 def test_not_a_sweep(tmp_path):
     with pytest.raises(UserError, match="no job folders"):
         build(tmp_path)
+
+
+def test_an_objective_that_does_not_rank_keeps_the_sweep_order(tmp_path):
+    """Sweeps written before objectives were checked may name one (the critic's W1 estimate): no order is claimed."""
+    sweep = tmp_path / "sweep"
+    for number, (loss, estimate) in enumerate([("ns", 0.9), ("hinge", 0.1)]):
+        job(sweep, number, ["data=ring", f"loss={loss}"], {"status": "completed", "objective": "critic_w1",
+                                                            "step": 10, "metrics": {"final": {"critic_w1": estimate}}})
+    report = build(sweep).read_text()
+    assert "in sweep order: the objective `critic_w1` does not rank runs." in report
+    assert report.index("`loss=ns`") < report.index("`loss=hinge`")

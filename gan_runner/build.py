@@ -12,6 +12,7 @@ from gan_runner import hardware
 from gan_runner.constraints import Constraints
 from gan_runner.ddp import HandSyncedDDP
 from gan_runner.errors import UserError
+from gan_runner.sync_batchnorm import GlobalBatchNorm
 
 DEFAULT_VARIANT = {"_target_": "gan_runner.modules.gan.GAN"}
 
@@ -49,18 +50,22 @@ def build_module(cfg: DictConfig, data) -> L.LightningModule:
 def build_trainer(cfg: DictConfig, out: Path, callbacks: list) -> L.Trainer:
     kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
     kwargs.pop("max_steps")  # counted in generator iterations by the batch stream instead
+    timeout_s, sync_batchnorm = kwargs.pop("ddp_timeout_s"), kwargs.pop("sync_batchnorm")
+    plugins = list(kwargs.pop("plugins", None) or [])
     if kwargs.get("enable_progress_bar", True):
         # One refresh per logging interval: a log file or a CI console gets a line per refresh, not per step.
         callbacks = [*callbacks, TQDMProgressBar(refresh_rate=kwargs.get("log_every_n_steps", 50))]
-    if hardware.world_size(cfg.trainer) > 1:
-        # The other ranks start from the config.yaml that rank 0 writes into the run's folder (see ddp.py).
-        kwargs["strategy"] = HandSyncedDDP(config_path=str(out / "config.yaml"))
-    elif kwargs.get("strategy") == "ddp":
-        kwargs["strategy"] = "auto"  # one device: nothing to synchronize
-    if SLURMEnvironment.detect() and "plugins" not in kwargs:
+    if SLURMEnvironment.detect() and not plugins:
         # submitit requeues on USR2 and the job resumes from last.ckpt; Lightning's own requeue (USR1) and its SIGTERM
         # handling would compete with it (DESIGN.md pitfall 3).
-        kwargs["plugins"] = [SLURMEnvironment(auto_requeue=False)]
+        plugins.append(SLURMEnvironment(auto_requeue=False))
+    if hardware.world_size(cfg.trainer) > 1:
+        # The other ranks start from the config.yaml that rank 0 writes into the run's folder (see ddp.py).
+        kwargs["strategy"] = HandSyncedDDP(config_path=str(out / "config.yaml"), timeout_s=timeout_s)
+        if sync_batchnorm:
+            plugins.append(GlobalBatchNorm())  # not torch's SyncBatchNorm (Lightning's): it runs on GPUs only
+    elif kwargs.get("strategy") == "ddp":
+        kwargs["strategy"] = "auto"  # one device: nothing to synchronize
     logger = hydra.utils.instantiate(cfg.logger)
     return L.Trainer(max_epochs=1, max_steps=-1, logger=logger, callbacks=callbacks, default_root_dir=out,
-                     enable_checkpointing=False, num_sanity_val_steps=0, **kwargs)
+                     enable_checkpointing=False, num_sanity_val_steps=0, plugins=plugins or None, **kwargs)

@@ -4,6 +4,11 @@ The module averages each player's gradients itself (distributed.average_gradient
 `python -m gan_runner.ddp <run dir>/config.yaml`: the resolved configuration that rank 0 wrote, not Hydra's command
 line, so that a job of a multirun starts its own ranks (re-running the command line would start the whole sweep).
 On SLURM the ranks are SLURM's tasks, and nothing is started here.
+
+No rank waits forever: joining the process group at the start waits as long as Lightning lets it (30 minutes: a
+rank may take long to start on a busy node), then every collective waits at most trainer.ddp_timeout_s and a
+failed one ends the rank in one line (distributed.answered). When rank 0 fails, it ends the ranks it started at
+once; when another rank fails, Lightning's observer of those ranks ends rank 0.
 """
 import os
 import subprocess
@@ -12,6 +17,8 @@ import sys
 import torch.distributed as dist
 from lightning.pytorch.strategies import DDPStrategy
 from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
+
+from gan_runner import distributed
 
 _LAUNCH_VARIABLES = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
 
@@ -34,6 +41,14 @@ class ConfigLauncher(_SubprocessScriptLauncher):
                                        env={**os.environ, "LOCAL_RANK": str(rank)})
                       for rank in range(1, self.num_processes)]
 
+    def end_ranks(self) -> None:
+        """Kill the ranks started here (one that is stuck would never end by itself). They leave the list that
+        Lightning's observer watches first: it would kill this process too, for their exit codes."""
+        procs, self.procs[:] = list(self.procs), []
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
     def restore_environment(self) -> None:
         """A joblib worker runs the next job in this process: left set, LOCAL_RANK would tell Lightning that the
         ranks of that job are already started."""
@@ -49,9 +64,13 @@ class HandSyncedDDP(DDPStrategy):
 
     strategy_name = "gan_runner_ddp"
 
-    def __init__(self, config_path: str, **kwargs):
+    def __init__(self, config_path: str, timeout_s: float, **kwargs):
         super().__init__(**kwargs)
-        self.config_path = config_path
+        self.config_path, self.timeout_s = config_path, timeout_s
+
+    def setup_distributed(self) -> None:
+        super().setup_distributed()
+        distributed.set_timeout(self.timeout_s)
 
     def configure_ddp(self) -> None:
         """No DistributedDataParallel: its hooks would average D's gradients in G's backward and complain about the
@@ -59,6 +78,20 @@ class HandSyncedDDP(DDPStrategy):
 
     def _configure_launcher(self) -> None:
         self._launcher = ConfigLauncher(self.cluster_environment, self.num_processes, self.num_nodes, self.config_path)
+
+    def barrier(self, *args, **kwargs) -> None:
+        with distributed.answered():
+            super().barrier(*args, **kwargs)
+
+    def broadcast(self, obj, src: int = 0):
+        with distributed.answered():
+            return super().broadcast(obj, src)
+
+    def on_exception(self, exception: BaseException) -> None:
+        """Rank 0 stops training: the ranks it started would wait for it until the timeout, or forever if stuck."""
+        super().on_exception(exception)
+        if isinstance(self._launcher, ConfigLauncher):
+            self._launcher.end_ranks()
 
     def teardown(self) -> None:
         super().teardown()
@@ -75,10 +108,18 @@ def main() -> None:
 
     from omegaconf import OmegaConf
 
+    from gan_runner.errors import UserError
+    from gan_runner.modules.gan import Diverged
     from gan_runner.run import run
 
     logging.basicConfig(level=logging.WARNING, format="[rank %(process)d][%(name)s][%(levelname)s] %(message)s")
-    run(OmegaConf.load(sys.argv[1]))
+    try:
+        run(OmegaConf.load(sys.argv[1]))
+    except Diverged:
+        pass  # decided by all ranks together: rank 0 records it
+    except UserError as exc:
+        print(f"gan-runner: error: {exc}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

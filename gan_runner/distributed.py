@@ -3,20 +3,72 @@
 GANs step one player at a time, so DistributedDataParallel's all-parameters-in-every-backward rule does not fit
 them (DESIGN.md pitfall 15); like NVlabs' StyleGAN2-ADA, the module all-reduces the stepping player's gradients
 itself after each backward.
+
+Every collective of the runner goes through `answered`: one that waits longer than trainer.ddp_timeout_s for the
+other ranks, or whose peer is gone, ends the run with a one-line `RankLost` instead of a hang or a traceback.
 """
+import contextlib
 import os
+import re
+from contextvars import ContextVar
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
+
+from gan_runner.errors import UserError
 
 # Lightning's order (lightning.fabric.utilities.rank_zero): LOCAL_RANK is checked before SLURM_PROCID because the
 # latter can be set in an allocation that SLURM does not split into tasks.
 _RANK_VARIABLES = ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")
 
 
+_ALONE: ContextVar[bool] = ContextVar("alone", default=False)
+_timeout_s: float | None = None  # trainer.ddp_timeout_s of this process's group, for the message
+
+
+class RankLost(UserError):
+    """A collective failed: the other ranks did not answer within trainer.ddp_timeout_s, or one of them ended."""
+
+
+def set_timeout(seconds: float) -> None:
+    """How long each collective of the process group waits for the other ranks (gloo then raises; NCCL's watchdog
+    ends the process)."""
+    global _timeout_s
+    dist.set_timeout(timedelta(seconds=seconds))
+    _timeout_s = seconds
+
+
+@contextlib.contextmanager
+def answered():
+    """Run a collective; its failure becomes one line that says what to do."""
+    try:
+        yield
+    except RuntimeError as exc:  # gloo: "Timed out waiting ...", "Connection closed by peer ...", "... pair closure"
+        rank, size = world()
+        # gloo's first sentence, without the source location it starts with
+        cause = re.sub(r"^\[[^\]]*\]\s*", "", str(exc).strip().split("\n")[0]).split(". ")[0]
+        limit = f"trainer.ddp_timeout_s={_timeout_s:g}" if _timeout_s is not None else "trainer.ddp_timeout_s"
+        evaluating = ", or rank 0 evaluated for longer than that: raise trainer.ddp_timeout_s" if rank else ""
+        raise RankLost(f"rank {rank} of {size}: the other ranks did not answer ({cause}; {limit}): one of them is "
+                       f"stuck or ended, see its output{evaluating}") from None
+
+
+@contextlib.contextmanager
+def alone():
+    """This process by itself, as if it were the only one: rank 0's evaluation while the other ranks train. Every
+    draw (draws.py) and every collective here then acts as on one process, so an evaluation never waits for ranks
+    that are elsewhere."""
+    token = _ALONE.set(True)
+    try:
+        yield
+    finally:
+        _ALONE.reset(token)
+
+
 def world() -> tuple[int, int]:
-    """(rank, world size) of the process group; (0, 1) outside one."""
-    if dist.is_available() and dist.is_initialized():
+    """(rank, world size) of the process group; (0, 1) outside one, and inside `alone`."""
+    if not _ALONE.get() and dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
 
@@ -40,7 +92,8 @@ def average(tensors: list[torch.Tensor]) -> None:
     if size == 1 or not tensors:
         return
     flat = torch.cat([t.reshape(-1) for t in tensors])
-    dist.all_reduce(flat)
+    with answered():
+        dist.all_reduce(flat)
     flat /= size
     offset = 0
     for t in tensors:
@@ -55,7 +108,8 @@ class _MeanOverRanks(torch.autograd.Function):
     @staticmethod
     def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:
         total = tensor.clone(memory_format=torch.contiguous_format)
-        dist.all_reduce(total)
+        with answered():
+            dist.all_reduce(total)
         return total / world()[1]
 
     @staticmethod
@@ -77,5 +131,6 @@ def all_ranks(flag: bool, device: torch.device) -> bool:
     if size == 1:
         return flag
     value = torch.tensor(float(flag), device=device)
-    dist.all_reduce(value, op=dist.ReduceOp.MIN)
+    with answered():
+        dist.all_reduce(value, op=dist.ReduceOp.MIN)
     return bool(value.item())

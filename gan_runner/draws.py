@@ -5,30 +5,15 @@ and keeps its own rows. So a run on W processes with batch b sees exactly the la
 one-process run with batch W*b, and resume needs only one RNG state. On one process these are the plain torch calls.
 Every draw that has one value per sample goes through here.
 """
-import contextlib
-from contextvars import ContextVar
-
 import torch
 from torch import Tensor
 
 from gan_runner.distributed import world
 
-_ALONE: ContextVar[bool] = ContextVar("draws_alone", default=False)
-
-
-@contextlib.contextmanager
-def alone():
-    """Draws for this process only, e.g. rank 0's evaluation during DDP training: the same as a one-process run's."""
-    token = _ALONE.set(True)
-    try:
-        yield
-    finally:
-        _ALONE.reset(token)
-
 
 def _own_rows(draw, n: int, *shape: int, **kwargs) -> Tensor:
-    rank, size = world()
-    if size == 1 or _ALONE.get():
+    rank, size = world()  # (0, 1) in rank 0's evaluation too (distributed.alone): a one-process run's draws
+    if size == 1:
         return draw((n, *shape), **kwargs)
     return draw((n * size, *shape), **kwargs)[rank * n:(rank + 1) * n]
 

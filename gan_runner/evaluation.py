@@ -3,7 +3,8 @@
 An evaluation leaves the module exactly as it found it (`untouched`): every net in eval mode, so that spectral
 normalization's power iteration and BatchNorm's statistics stand still, and every RNG stream forked, so that
 instance noise, latents and metric subsets draw nothing from training's streams. Generation uses a fixed seed, so
-two evaluations of the same weights give the same numbers, and resumed runs stay exact.
+two evaluations of the same weights give the same numbers, and resumed runs stay exact. Under DDP rank 0 evaluates
+alone (`distributed.alone`): its draws and collectives act as on one process, none waits for the training ranks.
 """
 import contextlib
 import math
@@ -14,7 +15,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
-from gan_runner import dashboard, draws, plots
+from gan_runner import dashboard, distributed, plots
 from gan_runner.callbacks import ParameterTrajectory
 from gan_runner.data.dataset import GanData
 from gan_runner.errors import UserError
@@ -33,7 +34,7 @@ def untouched(module):
     """The module in eval mode, with no gradients and forked RNG streams, restored afterwards."""
     was_training = module.training
     devices = [module.device] if module.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices), torch.no_grad(), draws.alone():
+    with torch.random.fork_rng(devices=devices), torch.no_grad(), distributed.alone():
         module.eval()
         try:
             yield

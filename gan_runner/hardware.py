@@ -1,6 +1,9 @@
 """What `trainer.accelerator`, `trainer.devices`, `trainer.num_nodes`, `trainer.strategy` and `trainer.precision` ask
-for, checked against this machine before any work: one process per device, and the ways of training that are exact.
+for, checked against this machine before any work: one process per device, and the ways of training that are exact;
+and the values of the DDP keys `trainer.ddp_timeout_s` and `trainer.sync_batchnorm`.
 """
+import math
+
 from lightning.pytorch.accelerators import CUDAAccelerator
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from omegaconf import OmegaConf
@@ -51,6 +54,15 @@ def _check_devices(trainer_cfg) -> None:
         raise UserError(f"trainer.devices={devices!r}: on CPU give a number of processes, e.g. trainer.devices=2")
 
 
+def _check_ddp(trainer_cfg) -> None:
+    timeout = trainer_cfg.ddp_timeout_s
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
+        raise UserError(f"trainer.ddp_timeout_s={timeout!r}: give the seconds a rank may wait for the others, a number "
+                        "> 0 above the time of one evaluation (e.g. 600)")
+    if not isinstance(trainer_cfg.sync_batchnorm, bool):
+        raise UserError(f"trainer.sync_batchnorm={trainer_cfg.sync_batchnorm!r}: give true or false")
+
+
 def world_size(trainer_cfg) -> int:
     return processes_per_node(trainer_cfg) * int(trainer_cfg.get("num_nodes", 1))
 
@@ -68,3 +80,4 @@ def check(trainer_cfg) -> None:
     if precision == "16-mixed" and not cuda:
         raise UserError("trainer.precision=16-mixed needs a GPU: on CPU use trainer.precision=bf16-mixed")
     _check_devices(trainer_cfg)
+    _check_ddp(trainer_cfg)

@@ -1,14 +1,18 @@
 """One GAN on two processes (DDP on CPU, gloo), started from the command line as a user would."""
+import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
 
-from gan_runner import results
+from gan_runner import preflight, results
+from gan_runner.errors import UserError
 
 # An MLP GAN without BatchNorm, with a gradient penalty (its epsilons are per-sample draws), two D steps per G step and
 # an EMA: every per-sample draw and every player's gradients must be shared out and averaged right.
@@ -17,17 +21,33 @@ SETTINGS = ["data=ring", "model=mlp", "model.width=16", "constraint=gp", "optimi
             "trainer.accelerator=cpu", "trainer.enable_progress_bar=false", "trainer.log_every_n_steps=1"]
 
 
+# Labelled images with periodic and final evaluation: FID, IS, KID and PRDC in the LeNet's space, the class metrics
+# and AC-GAN's; BatchNorm in G and D, synchronized over the ranks. With SGD: the biases before a BatchNorm get
+# gradients of about 0, whose rounding (summation order differs across 1 and 2 processes) Adam would blow up to
+# 1e-3. A rank that waits for the others longer than 60 s fails the run.
+IMAGES = ["data=digits", "model=mlp", "model.width=16", "model.depth=2", "model.g_norm=batch", "model.d_norm=batch",
+          "variant=acgan", "optimizer=sgd", "trainer.sync_batchnorm=true", "metrics.every_n_steps=5",
+          "metrics.num_samples=200", "trainer.max_steps=10", "trainer.ddp_timeout_s=60", "trainer.accelerator=cpu",
+          "trainer.enable_progress_bar=false"]
+
+
 def command(args, run_dir, settings=SETTINGS):
     return [sys.executable, "-m", "gan_runner", *settings, *args, f"hydra.run.dir={run_dir}"]
 
 
-def env(tmp_path):
-    return {**os.environ, "GAN_RUNNER_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+def env(cache):
+    return {**os.environ, "GAN_RUNNER_CACHE": str(cache), "OMP_NUM_THREADS": "1"}
 
 
-def gan_runner(args, run_dir, tmp_path, settings=SETTINGS):
-    out = subprocess.run(command(args, run_dir, settings), capture_output=True, text=True, env=env(tmp_path),
-                         cwd=tmp_path, timeout=300)
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """One cache for the file's runs: the LeNet of the digits is trained by the first image run only."""
+    return tmp_path_factory.mktemp("cache")
+
+
+def gan_runner(args, run_dir, tmp_path, settings=SETTINGS, cache=None):
+    out = subprocess.run(command(args, run_dir, settings), capture_output=True, text=True,
+                         env=env(cache or tmp_path / "cache"), cwd=tmp_path, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     return out
 
@@ -59,6 +79,28 @@ def test_two_processes_train_as_one_process_with_the_global_batch(tmp_path, vari
     assert not list(two.glob("checkpoints/*.tmp"))
 
 
+def test_image_data_on_two_processes_trains_and_evaluates_as_one_process(tmp_path, cache):
+    """Rank 0 evaluates alone while rank 1 trains on (no metric gathers over the ranks, distributed.alone), and the
+    BatchNorm layers normalize with the global batch's statistics: weights, running statistics, history and final
+    metrics are those of one process with the global batch."""
+    two, one = tmp_path / "two", tmp_path / "one"
+    gan_runner(["trainer.devices=1", "data.batch_size=64"], one, tmp_path, IMAGES, cache)  # trains the LeNet
+    gan_runner(["trainer.devices=2", "data.batch_size=32"], two, tmp_path, IMAGES, cache)
+    a, b = weights(two), weights(one)
+    assert a.keys() == b.keys() and any(k.endswith("running_var") for k in a)
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6, msg=key)
+    ra, rb = results.read(two / "metrics.json"), results.read(one / "metrics.json")
+    assert ra["status"] == rb["status"] == "completed"
+    assert [h["step"] for h in ra["history"]] == [h["step"] for h in rb["history"]] == [5]
+    final = rb["metrics"]["final"]
+    assert {"fid", "is_mean", "kid_mean", "precision", "class_kl", "class_accuracy", "intra_fid"} <= set(final)
+    for got, expected in ((ra["history"][0], rb["history"][0]), (ra["metrics"]["final"], final)):
+        assert got.keys() == expected.keys()
+        for name in expected:
+            assert got[name] == pytest.approx(expected[name], rel=1e-4, abs=1e-6), name
+
+
 def test_consensus_on_two_processes_is_consensus_on_the_global_batch(tmp_path):
     """The field v is averaged over the ranks before ‖v‖² is formed: two processes regularize the global batch's
     field, exactly as one process with the global batch does (not the mean of each rank's ‖v_r‖²)."""
@@ -79,7 +121,7 @@ def test_two_processes_killed_and_resumed_end_where_an_uninterrupted_run_does(tm
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     gan_runner(args, straight, tmp_path)
 
-    victim = subprocess.Popen(command(args, killed), env=env(tmp_path), cwd=tmp_path, start_new_session=True,
+    victim = subprocess.Popen(command(args, killed), env=env(tmp_path / "cache"), cwd=tmp_path, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while not (killed / "checkpoints" / "last.ckpt").exists():
@@ -95,3 +137,42 @@ def test_two_processes_killed_and_resumed_end_where_an_uninterrupted_run_does(tm
     a, b = weights(straight), weights(killed)
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+
+
+def test_a_stuck_rank_ends_the_run_in_one_line_within_the_timeout(tmp_path):
+    """Rank 1 stopped (SIGSTOP) mid-training: rank 0's next collective gives up after trainer.ddp_timeout_s, it
+    ends the run with a one-line error and kills the stopped rank."""
+    timeout_s = 2
+    args = ["trainer.devices=2", "data.batch_size=32", "trainer.max_steps=100000", "checkpoint_every_n_steps=10",
+            "metrics.every_n_steps=0", f"trainer.ddp_timeout_s={timeout_s}"]
+    run_dir = tmp_path / "stuck"
+    rank0 = subprocess.Popen(command(args, run_dir), env=env(tmp_path / "cache"), cwd=tmp_path, text=True,
+                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not (run_dir / "checkpoints" / "last.ckpt").exists():
+            assert time.monotonic() < deadline and rank0.poll() is None, "no checkpoint before the run ended"
+            time.sleep(0.05)
+        rank1 = int(Path(f"/proc/{rank0.pid}/task/{rank0.pid}/children").read_text().split()[0])
+        os.kill(rank1, signal.SIGSTOP)
+        stopped = time.monotonic()
+        _, stderr = rank0.communicate(timeout=60)
+        ended = time.monotonic() - stopped
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(rank0.pid, signal.SIGKILL)  # rank 0's session: rank 1 too, should the test fail
+    assert rank0.returncode == 2, stderr[-3000:]
+    assert stderr.strip().splitlines() == [stderr.strip()]  # one line
+    assert stderr.startswith("gan-runner: error: rank 0 of 2: the other ranks did not answer"), stderr[-3000:]
+    assert f"trainer.ddp_timeout_s={timeout_s}" in stderr
+    assert timeout_s <= ended < timeout_s + 20
+    assert not Path(f"/proc/{rank1}").exists()  # the stopped rank was killed, not left behind
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ("trainer.ddp_timeout_s=0", "trainer.ddp_timeout_s=0: give the seconds a rank may wait for the others"),
+    ("trainer.sync_batchnorm=yes", "trainer.sync_batchnorm='yes': give true or false"),
+])
+def test_bad_ddp_settings_are_one_line_before_any_work(setting, message):
+    with pytest.raises(UserError, match=re.escape(message)):
+        preflight.check([setting])

@@ -21,6 +21,9 @@ from gan_runner.metrics.reference import Reference
 PRDC_K = 5
 IS_SPLITS = 10
 METRIC_SEED = 0  # IS splits and KID subsets are drawn at random: the same samples always give the same numbers
+# Under DDP rank 0 evaluates alone while the other ranks train: a torchmetrics metric that gathered its states over
+# the process group at compute() would wait for ranks that never come. Each metric computes this process's samples.
+ALONE = {"sync_on_compute": False}
 
 
 class _Precomputed(nn.Module):
@@ -37,7 +40,7 @@ class _Precomputed(nn.Module):
 def frechet_distance(reference: Reference, device="cpu") -> FrechetInceptionDistance:
     """torchmetrics' FID holding the reference's real statistics; update it with fake features, then compute."""
     fid = FrechetInceptionDistance(feature=_Precomputed(len(reference.features_sum)), reset_real_features=False,
-                                   normalize=False).to(device).eval()
+                                   normalize=False, **ALONE).to(device).eval()
     fid.real_features_sum.copy_(reference.features_sum)
     fid.real_features_cov_sum.copy_(reference.outer_sum)
     fid.real_features_num_samples.fill_(reference.n)
@@ -62,13 +65,14 @@ class ImageEvaluator:
         self.inception_score = self.kid = None
         if extractor.num_classes:
             self.inception_score = InceptionScore(feature=_Precomputed(extractor.num_classes), splits=IS_SPLITS,
-                                                  normalize=False).to(self.device).eval()
+                                                  normalize=False, **ALONE).to(self.device).eval()
             self._protocol.update(is_splits=IS_SPLITS)
             self._protocol["metrics"].append("is")
         if reference.features is not None:  # a sample: KID and PRDC compare with its features
             self.kid_subset_size = min(kid_subset_size, len(reference.features), num_fake)
             self.kid = KernelInceptionDistance(feature=_Precomputed(dim), subset_size=self.kid_subset_size,
-                                               reset_real_features=False, normalize=False).to(self.device).eval()
+                                               reset_real_features=False, normalize=False, **ALONE)
+            self.kid = self.kid.to(self.device).eval()
             self.kid.update(reference.features.to(self.device), real=True)
             self._protocol.update(kid_subset_size=self.kid_subset_size, prdc_k=PRDC_K)
             self._protocol["metrics"] += ["kid", "prdc"]

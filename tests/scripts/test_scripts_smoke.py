@@ -2,8 +2,9 @@
 metrics.json, config keys) breaks a test, not a measurement.
 
 Scripts that start gan-runner commands or worker processes run as a user runs them, `python scripts/<name>.py`, two
-at a time (this machine's cores: most of their time is each process importing torch and Lightning). The others run
-in this process, where those are loaded already, through runpy as `__main__`, on one thread.
+at a time (this machine's cores: most of their time is each process importing torch and Lightning), or one per test
+under pytest-xdist (`make test`), whose workers already run side by side. The others run in this process, where
+torch and Lightning are loaded already, through runpy as `__main__`, on one thread.
 """
 import os
 import runpy
@@ -61,9 +62,10 @@ def own_process(name: str, tmp: Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def started(request, tmp_path_factory):
     """The selected own-process scripts, AT_ONCE at a time, from the first test of this file that runs a script
-    (the in-process ones run meanwhile)."""
-    selected = [item.callspec.params["name"] for item in request.session.items
-                if item.originalname == "test_a_script_runs_in_its_own_process"]
+    (the in-process ones run meanwhile); none under xdist, whose every worker would start them all."""
+    selected = [] if "PYTEST_XDIST_WORKER" in os.environ else [
+        item.callspec.params["name"] for item in request.session.items
+        if item.originalname == "test_a_script_runs_in_its_own_process"]
     root = tmp_path_factory.mktemp("scripts")
     pool = ThreadPoolExecutor(AT_ONCE)
     yield {name: pool.submit(own_process, name, root / name.removesuffix(".py")) for name in selected}
@@ -90,7 +92,7 @@ def test_a_script_runs_in_this_process(name, started, tmp_path, monkeypatch, cap
 
 
 @pytest.mark.parametrize("name", OWN_PROCESS)
-def test_a_script_runs_in_its_own_process(name, started):
-    done = started[name].result()
+def test_a_script_runs_in_its_own_process(name, started, tmp_path):
+    done = started[name].result() if name in started else own_process(name, tmp_path / "run")
     assert done.returncode == 0, done.stderr[-3000:]
     assert OWN_PROCESS[name][1] in done.stdout

@@ -153,11 +153,13 @@ def test_a_stuck_rank_ends_the_run_in_one_line_within_the_timeout(tmp_path):
         while not (run_dir / "checkpoints" / "last.ckpt").exists():
             assert time.monotonic() < deadline and rank0.poll() is None, "no checkpoint before the run ended"
             time.sleep(0.05)
-        rank1 = int(Path(f"/proc/{rank0.pid}/task/{rank0.pid}/children").read_text().split()[0])
+        children = Path(f"/proc/{rank0.pid}/task/{rank0.pid}/children").read_text().split()
+        rank1 = next(int(c) for c in children if b"gan_runner.ddp" in Path(f"/proc/{c}/cmdline").read_bytes())
         os.kill(rank1, signal.SIGSTOP)
         stopped = time.monotonic()
         _, stderr = rank0.communicate(timeout=60)
         ended = time.monotonic() - stopped
+        assert not Path(f"/proc/{rank1}").exists(), "the stopped rank was left behind"  # killed and reaped by rank 0
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(rank0.pid, signal.SIGKILL)  # rank 0's session: rank 1 too, should the test fail
@@ -165,8 +167,7 @@ def test_a_stuck_rank_ends_the_run_in_one_line_within_the_timeout(tmp_path):
     assert stderr.strip().splitlines() == [stderr.strip()]  # one line
     assert stderr.startswith("gan-runner: error: rank 0 of 2: the other ranks did not answer"), stderr[-3000:]
     assert f"trainer.ddp_timeout_s={timeout_s}" in stderr
-    assert timeout_s <= ended < timeout_s + 20
-    assert not Path(f"/proc/{rank1}").exists()  # the stopped rank was killed, not left behind
+    assert ended < timeout_s + 20
 
 
 @pytest.mark.parametrize(("setting", "message"), [

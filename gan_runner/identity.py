@@ -3,8 +3,8 @@
 Two parts of the resolved configuration are hashed into metrics.json:
 - training: everything that changes the trained weights. Not in it: trainer.max_steps (a run may be extended), the
   evaluation keys below, and keys that only change where and how a run reports (output_dir, logger, sweep,
-  checkpoint_every_n_steps, the progress bar, the logging interval, the accelerator, where decoded images are
-  cached);
+  checkpoint_every_n_steps, the progress bar, the logging interval, the accelerator, the DDP timeout, where decoded
+  images are cached);
 - evaluation: `metrics` and `objective`. A finished run asked for another evaluation is evaluated again.
 Horizons that follow trainer.max_steps (optimizer.lr_decay_steps, constraint.noise.anneal_steps) resolve to numbers
 and belong to the training part: extending such a run needs them pinned to the first run's value.
@@ -20,7 +20,7 @@ from gan_runner.errors import UserError
 EVALUATION = ("metrics", "objective")
 NOT_TRAINING = ("trainer.max_steps", "output_dir", "logger", "sweep", "checkpoint_every_n_steps",
                 "trainer.enable_progress_bar", "trainer.enable_model_summary", "trainer.log_every_n_steps",
-                "trainer.accelerator", "data.source.cache_dir", *EVALUATION)
+                "trainer.accelerator", "trainer.ddp_timeout_s", "data.source.cache_dir", *EVALUATION)
 
 
 def _flat(node, prefix: str = "") -> dict:

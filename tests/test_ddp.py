@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan_runner import preflight, results
+from gan_runner import identity, preflight, results
 from gan_runner.errors import UserError
 
 # An MLP GAN without BatchNorm, with a gradient penalty (its epsilons are per-sample draws), two D steps per G step and
@@ -177,3 +177,9 @@ def test_a_stuck_rank_ends_the_run_in_one_line_within_the_timeout(tmp_path):
 def test_bad_ddp_settings_are_one_line_before_any_work(setting, message):
     with pytest.raises(UserError, match=re.escape(message)):
         preflight.check([setting])
+
+
+def test_a_run_stopped_by_the_timeout_resumes_with_a_longer_one(cfg_factory):
+    """The timeout changes no number: raising it, as the error says, keeps the run's identity (and its folder)."""
+    short, long = cfg_factory(["trainer.ddp_timeout_s=2"]), cfg_factory(["trainer.ddp_timeout_s=1200"])
+    assert identity.hashes(short) == identity.hashes(long)

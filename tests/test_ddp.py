@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from gan_runner import identity, preflight, results
 from gan_runner.errors import UserError
@@ -183,3 +184,17 @@ def test_a_run_stopped_by_the_timeout_resumes_with_a_longer_one(cfg_factory):
     """The timeout changes no number: raising it, as the error says, keeps the run's identity (and its folder)."""
     short, long = cfg_factory(["trainer.ddp_timeout_s=2"]), cfg_factory(["trainer.ddp_timeout_s=1200"])
     assert identity.hashes(short) == identity.hashes(long)
+
+
+def test_a_rank_above_0_ends_on_an_error_in_one_line(tmp_path, cfg_factory):
+    """A rank > 0 (started as `python -m gan_runner.ddp config.yaml`) that fails, on a RankLost when rank 0
+    evaluates for longer than the timeout, prints one line and exits 2, which ends rank 0 too (Lightning's
+    observer). Any UserError takes that path: here the config's own."""
+    config = tmp_path / "config.yaml"
+    OmegaConf.save(cfg_factory(["trainer.ddp_timeout_s=-1"], tmp_path / "run"), config, resolve=True)
+    out = subprocess.run([sys.executable, "-m", "gan_runner.ddp", str(config)], capture_output=True, text=True,
+                         env={**env(tmp_path / "cache"), "LOCAL_RANK": "1"}, timeout=120)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "gan-runner: error: trainer.ddp_timeout_s=-1: give the seconds a rank may wait for the others, a number > 0 "
+        "above the time of one evaluation (e.g. 600)"]

@@ -3,7 +3,9 @@ sample pictures at every evaluation, the final metrics and the run's status (REA
 import csv
 import io
 import json
-import struct
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -215,39 +217,25 @@ def _wandb_run(out: Path, timeout: float = 30) -> dict:
 
 
 def _wandb_records(log_file: Path) -> dict:
-    from wandb.proto import wandb_internal_pb2
-
-    found = {"config": {}, "summary": {}, "tags": [], "notes": "", "exit_code": None}
-    for data in _log_records(log_file.read_bytes()):
-        record = wandb_internal_pb2.Record.FromString(data)
-        kind = record.WhichOneof("record_type")
+    """The log read by wandb's own reader, `wandb leet inspect --json` (wandb-core, offline: one JSON record a
+    line, nested keys joined with dots). wandb 0.31 has no reader in Python: wandb/sdk/internal/datastore.py, which
+    parsed this LevelDB-style log, is gone with the Python service."""
+    command = [sys.executable, "-m", "wandb", "leet", "inspect", "--json", str(log_file)]
+    lines = subprocess.run(command, capture_output=True, text=True, check=True, env={**os.environ,
+                           "WANDB_MODE": "offline"}).stdout.splitlines()  # offline: no error reporting either
+    found = {"config": {}, "summary": {}, "history": [], "tags": [], "notes": "", "exit_code": None}
+    for record in map(json.loads, lines):
+        kind, body = record["type"], record.get(record["type"], {})
         if kind == "run":
-            found.update(tags=list(record.run.tags), notes=record.run.notes)
-            found["config"].update({u.key: json.loads(u.value_json) for u in record.run.config.update})
+            found.update(tags=body.get("tags", []), notes=body.get("notes", ""))
+            found["config"].update(body.get("config", {}).get("update", {}))
         elif kind == "config":
-            found["config"].update({u.key: json.loads(u.value_json) for u in record.config.update})
-        elif kind in ("summary", "history"):
-            items = record.summary.update if kind == "summary" else record.history.item
-            found["summary"].update({u.key or "/".join(u.nested_key): json.loads(u.value_json) for u in items})
+            found["config"].update(body.get("update", {}))
+        elif kind == "summary":
+            found["summary"].update(body.get("update", {}))
+        elif kind == "history":
+            found["history"].append(body.get("item", {}))
+            found["summary"].update(body.get("item", {}))
         elif kind == "exit":
-            found["exit_code"] = record.exit.exit_code
+            found["exit_code"] = body.get("exit_code", 0)
     return found
-
-
-def _log_records(data: bytes):
-    """Payloads of wandb's transaction log: a 7-byte header, then LevelDB-log blocks of 32 KiB whose chunks
-    (checksum, length, type: 1 whole, 2 first, 3 middle, 4 last) never cross a block's end."""
-    assert data[:4] == b":W&B"
-    pos, payload = 7, b""
-    while pos + 7 <= len(data):
-        if 32768 - pos % 32768 < 7:  # the rest of a block is padding
-            pos += 32768 - pos % 32768
-            continue
-        _, length, kind = struct.unpack("<IHB", data[pos:pos + 7])
-        if kind == 0 or pos + 7 + length > len(data):  # the end, or a chunk still being written
-            break
-        payload += data[pos + 7:pos + 7 + length]
-        pos += 7 + length
-        if kind in (1, 4):
-            yield payload
-            payload = b""

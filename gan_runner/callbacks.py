@@ -28,18 +28,22 @@ class PeriodicEvaluation(L.Callback):
 
 
 class RollingCheckpoint(L.Callback):
-    """Keep checkpoints/last.ckpt fresh every `every` iterations and at the last one.
+    """Keep checkpoints/last.ckpt fresh every `every` iterations and at the last one, with the run's identity in it
+    (identity.py: its hashes and data), so that it is never resumed by another configuration.
 
     The last save happens inside the final batch, not in on_train_end: a checkpoint taken after the epoch closed
     could not be extended by a later run with a larger trainer.max_steps.
     """
 
-    def __init__(self, path: Path, every: int, last: int):
-        self.path, self.every, self.last = path, every, last
+    def __init__(self, path: Path, every: int, last: int, identity: dict):
+        self.path, self.every, self.last, self.identity = path, every, last, identity
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
         if module.iteration % self.every == 0 or module.iteration == self.last:
             save_atomic(trainer, self.path)
+
+    def on_save_checkpoint(self, trainer, module, checkpoint):
+        checkpoint["identity"] = self.identity
 
 
 class FirstStepTime(L.Callback):
@@ -92,3 +96,4 @@ class ParameterTrajectory(L.Callback):
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.earlier, self.rows = state_dict["points"], []
+

@@ -16,17 +16,26 @@ def load_weights(module: torch.nn.Module, path: Path) -> None:
     module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["state_dict"])
 
 
-def read_resumable(path: Path) -> dict | None:
-    """The checkpoint's gan-runner state ({'iteration', 'rng'}), None when there is none; UserError when corrupt."""
-    if not path.exists():
-        return None
+def read(path: Path) -> dict:
+    """The whole checkpoint, read with weights_only; a one-line UserError when it is unreadable or not ours."""
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        return checkpoint["gan_runner"]
+        if not isinstance(checkpoint, dict) or "gan_runner" not in checkpoint:
+            raise ValueError("not a gan-runner checkpoint")
     except Exception as exc:  # any unreadable or foreign file gets the same one-line answer
         reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
         raise UserError(f"checkpoint {path} cannot be resumed ({reason}): delete it to start over, "
                         "or point hydra.run.dir at another folder") from None
+    return checkpoint
+
+
+def read_resumable(path: Path) -> dict | None:
+    """The checkpoint's gan-runner state ({'iteration', 'rng'}) and the identity of the run that wrote it
+    ('identity', None in checkpoints older than it); None when there is no checkpoint."""
+    if not path.exists():
+        return None
+    checkpoint = read(path)
+    return {**checkpoint["gan_runner"], "identity": checkpoint.get("identity")}
 
 
 def save_atomic(trainer, path: Path) -> None:

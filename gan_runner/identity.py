@@ -1,11 +1,10 @@
-"""A run's identity is its configuration: a folder's results are returned, resumed or extended only for the same one.
+"""A run's identity: a folder's results are returned, resumed or extended only for the same configuration.
 
-Two parts of the resolved configuration are hashed into metrics.json:
-- training: everything that changes the trained weights. Not in it: trainer.max_steps (a run may be extended), the
-  evaluation keys below, and keys that only change where and how a run reports (output_dir, logger, sweep,
-  checkpoint_every_n_steps, the progress bar, the logging interval, the accelerator, the DDP timeout, where decoded
-  images are cached);
-- evaluation: `metrics` and `objective`. A finished run asked for another evaluation is evaluated again.
+Two parts, recorded in metrics.json and in the checkpoint alike (`of`: the hashes under config_hash):
+- training: a hash of every resolved key that changes the trained weights. Not in it: trainer.max_steps (a run may
+  be extended), trainer.accelerator, output_dir, the sweep settings, the evaluation keys below, and OPERATIONAL;
+- evaluation: a hash of `metrics` and `objective`. A finished run asked for another evaluation is
+  evaluated again.
 Horizons that follow trainer.max_steps (optimizer.lr_decay_steps, constraint.noise.anneal_steps) resolve to numbers
 and belong to the training part: extending such a run needs them pinned to the first run's value.
 """
@@ -15,12 +14,16 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from gan_runner.errors import UserError
+from gan_runner.errors import FolderRefused
 
+# Keys that change only how and where a run reports or caches, or how long its ranks wait for each other, never the
+# trained weights.
+OPERATIONAL = ("logger", "checkpoint_every_n_steps", "trainer.enable_progress_bar", "trainer.enable_model_summary",
+               "trainer.log_every_n_steps", "trainer.ddp_timeout_s", "sweep.continue_on_failure",
+               "data.source.cache_dir")
 EVALUATION = ("metrics", "objective")
-NOT_TRAINING = ("trainer.max_steps", "output_dir", "logger", "sweep", "checkpoint_every_n_steps",
-                "trainer.enable_progress_bar", "trainer.enable_model_summary", "trainer.log_every_n_steps",
-                "trainer.accelerator", "trainer.ddp_timeout_s", "data.source.cache_dir", *EVALUATION)
+NOT_TRAINING = ("trainer.max_steps", "trainer.accelerator", "output_dir", "sweep", *OPERATIONAL, *EVALUATION)
+OTHER_FOLDER = "choose another hydra.run.dir"
 
 
 def _flat(node, prefix: str = "") -> dict:
@@ -29,11 +32,13 @@ def _flat(node, prefix: str = "") -> dict:
     return {prefix[:-1]: node}
 
 
-def _keep(flat: dict, prefixes: tuple[str, ...], inside: bool) -> dict:
-    def matches(key):
-        return any(key == p or key.startswith(p + ".") for p in prefixes)
+def matches(key: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether `key` is one of `prefixes` or lies under one (`logger.project` under `logger`)."""
+    return any(key == p or key.startswith(p + ".") for p in prefixes)
 
-    return {k: v for k, v in flat.items() if matches(k) == inside}
+
+def _keep(flat: dict, prefixes: tuple[str, ...], inside: bool) -> dict:
+    return {k: v for k, v in flat.items() if matches(k, prefixes) == inside}
 
 
 def _inactive(flat: dict) -> tuple[str, ...]:
@@ -56,22 +61,43 @@ def hashes(cfg: DictConfig) -> dict[str, str]:
     return {"training": digest(training), "evaluation": digest(evaluation)}
 
 
-def check_same_training(cfg: DictConfig, previous: dict, out: Path) -> None:
-    """Refuse to return, resume or extend a run of another configuration; say which key differs and what to do."""
-    recorded = previous.get("config_hash", {}).get("training")
-    if recorded is None or recorded == hashes(cfg)["training"]:
-        return
+def of(cfg: DictConfig) -> dict:
+    """The run's identity as metrics.json and the checkpoint record it: {config_hash: hashes}."""
+    return {"config_hash": hashes(cfg)}
+
+
+def check_recorded(cfg: DictConfig, out: Path, previous: dict, now: dict) -> None:
+    """Refuse a folder whose metrics.json or config.yaml (the one left when metrics.json is gone) records another
+    training configuration."""
     saved = out / "config.yaml"
-    old = parts(OmegaConf.load(saved))[0] if saved.exists() else {}
-    new = parts(cfg)[0]
+    recorded = [h for h in (previous.get("config_hash", {}).get("training"),
+                            saved.exists() and hashes(OmegaConf.load(saved))["training"]) if h]
+    if any(h != now["config_hash"]["training"] for h in recorded):
+        _refuse_other_training(cfg, out, "its metrics.json or config.yaml")
+
+
+def check_checkpoint(cfg: DictConfig, out: Path, recorded: dict | None, now: dict) -> None:
+    """Refuse to resume a checkpoint of another training configuration (a checkpoint written before checkpoints
+    carried their identity passes)."""
+    if recorded is None:
+        return
+    if recorded["config_hash"]["training"] != now["config_hash"]["training"]:
+        _refuse_other_training(cfg, out, "its checkpoint")
+
+
+def _refuse_other_training(cfg: DictConfig, out: Path, where: str) -> None:
+    """Name the first key that differs from config.yaml, and what to do."""
+    saved = out / "config.yaml"
+    before = OmegaConf.load(saved) if saved.exists() else None
+    old, new = parts(before)[0] if before else {}, parts(cfg)[0]
     changed = sorted(k for k in old.keys() | new.keys() if old.get(k, "<unset>") != new.get(k, "<unset>"))
-    where = f"{out} holds a run of another configuration"
-    if not changed:
-        raise UserError(f"{where} (its config.yaml is missing or edited): choose another hydra.run.dir")
+    start = f"{out} holds a run of another configuration"
+    if before is None or not changed:
+        raise FolderRefused(f"{start} (so says {where}; its config.yaml is missing or edited): {OTHER_FOLDER}")
     key = changed[0]
     more = f" (and {len(changed) - 1} more key{'s' * (len(changed) > 2)})" if len(changed) > 1 else ""
-    hint = "choose another hydra.run.dir for the new configuration"
-    if new.get(key) == cfg.trainer.max_steps and old.get(key) == previous.get("max_steps"):
+    hint = f"{OTHER_FOLDER} for the new configuration"
+    if new.get(key) == cfg.trainer.max_steps and old.get(key) == before.trainer.max_steps:
         hint = (f"{key} follows trainer.max_steps; to extend the run with its first horizon pass {key}={old.get(key)}, "
                 f"or {hint}")
-    raise UserError(f"{where}: {key}={old.get(key, '<unset>')} there, {new.get(key, '<unset>')} now{more}; {hint}")
+    raise FolderRefused(f"{start}: {key}={old.get(key, '<unset>')} there, {new.get(key, '<unset>')} now{more}; {hint}")

@@ -60,16 +60,18 @@ def _run(cfg: DictConfig, out: Path) -> float:
     writer = distributed.is_main_process()
     metrics_path, ckpt_path = out / "metrics.json", last_checkpoint(out)
     previous = results.read(metrics_path) or {}
-    identity.check_same_training(cfg, previous, out)
+    now = identity.of(cfg)
+    identity.check_recorded(cfg, out, previous, now)
     resumed = read_resumable(ckpt_path)
+    if resumed:
+        identity.check_checkpoint(cfg, out, resumed["identity"], now)
     total = cfg.trainer.max_steps
     _refuse_shortening(out, max(previous.get("step", 0), resumed["iteration"] if resumed else 0), total)
-    config_hash = identity.hashes(cfg)
     if previous.get("status") == "completed" and previous.get("step") == total:
-        if previous.get("config_hash", {}).get("evaluation") == config_hash["evaluation"]:
+        if previous.get("config_hash", {}).get("evaluation") == now["config_hash"]["evaluation"]:
             log.info("%s already holds a completed run of %d iterations", out, total)
             return objective_value(previous, cfg.objective)
-        return _evaluate_again(cfg, out, previous, ckpt_path, config_hash)
+        return _evaluate_again(cfg, out, previous, ckpt_path, now)
 
     L.seed_everything(cfg.seed, verbose=False)
     data = instantiate(cfg.data.source)  # missing data fails here, before anything is written
@@ -78,7 +80,7 @@ def _run(cfg: DictConfig, out: Path) -> float:
     trainer = build_trainer(cfg, out, [])
     stream = BatchStream(module.training_data(data), cfg.data.batch_size, module.n_critic, total, cfg.seed,
                          start=start, world_size=trainer.world_size)
-    trainer.callbacks.append(RollingCheckpoint(ckpt_path, cfg.checkpoint_every_n_steps, total))
+    trainer.callbacks.append(RollingCheckpoint(ckpt_path, cfg.checkpoint_every_n_steps, total, now))
     if not writer:
         trainer.fit(module, train_dataloaders=stream, ckpt_path=ckpt_path if resumed else None, weights_only=True)
         return math.inf  # rank 0 reports the run
@@ -87,7 +89,7 @@ def _run(cfg: DictConfig, out: Path) -> float:
     # Who is running it: gan-report tells a job whose process is gone (killed, out of memory) from a running one.
     process = {"pid": os.getpid(), "host": socket.gethostname()}
     base = {"status": "running", "step": start, "max_steps": total, "objective": cfg.objective,
-            "config_hash": config_hash, "history": history, "process": process}
+            **now, "history": history, "process": process}
 
     def checkpoint_written(step_history):
         results.write(metrics_path, {**base, "step": module.iteration, "history": step_history})
@@ -139,7 +141,7 @@ def _evaluation(cfg: DictConfig, data, device):
         return build_evaluation(cfg.metrics, data, device)
 
 
-def _evaluate_again(cfg: DictConfig, out: Path, previous: dict, ckpt_path: Path, config_hash: dict) -> float:
+def _evaluate_again(cfg: DictConfig, out: Path, previous: dict, ckpt_path: Path, now: dict) -> float:
     """A finished run asked for another evaluation protocol: its final weights, evaluated the new way."""
     log.info("%s: evaluating the finished run again with the new metrics settings", out)
     data = instantiate(cfg.data.source)
@@ -148,9 +150,8 @@ def _evaluate_again(cfg: DictConfig, out: Path, previous: dict, ckpt_path: Path,
     module.iteration = previous["step"]
     evaluation = _evaluation(cfg, data, torch.device("cpu"))
     final = evaluation(module, out / "samples" / "final.png")
-    result = {**previous, "objective": cfg.objective, "config_hash": config_hash,
+    result = {**previous, **now, "objective": cfg.objective,
               "metrics": {"final": final, "best": results.best([], final, cfg.objective),
                           "protocol": evaluation.protocol}}
     results.write(out / "metrics.json", result)
     return objective_value(result, cfg.objective)
-

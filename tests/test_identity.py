@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gan_runner import results
-from gan_runner.errors import UserError
+from gan_runner.errors import FolderRefused, UserError
 from gan_runner.run import run
 from gan_runner.sweep.resume import resume_command
 
@@ -35,6 +35,28 @@ def test_another_configuration_in_the_same_folder_is_refused_and_changes_nothing
     assert "loss._target_=gan_runner.losses.NonSaturating there, gan_runner.losses.Hinge now" in str(
         pytest.raises(UserError, run, cfg_factory([*TOY, "trainer.max_steps=3", "loss=hinge"], out)).value)
     assert stamps(out) == before
+
+
+def test_a_folder_without_its_metrics_json_keeps_its_identity(cfg_factory, tmp_path):
+    """ns trained, metrics.json deleted, then hinge with another lr_d and more iterations in the same folder: refused
+    by config.yaml alone (checkpoint moved away), and by the checkpoint alone (config.yaml deleted); ns resumes."""
+    out = tmp_path / "run"
+    run(cfg_factory([*TOY, "loss=ns", "trainer.max_steps=6"], out))
+    (out / "metrics.json").unlink()
+    checkpoint = out / "checkpoints" / "last.ckpt"
+    kept = checkpoint.read_bytes()
+    checkpoint.unlink()
+    other = cfg_factory([*TOY, "loss=hinge", "optimizer.lr_d=1e-3", "trainer.max_steps=12"], out)
+    assert ("holds a run of another configuration: loss._target_=gan_runner.losses.NonSaturating there, "
+            "gan_runner.losses.Hinge now (and 2 more keys)") in str(pytest.raises(FolderRefused, run, other).value)
+    checkpoint.write_bytes(kept)
+    (out / "config.yaml").unlink()
+    with pytest.raises(FolderRefused, match=r"holds a run of another configuration \(so says its checkpoint"):
+        run(other)
+    assert checkpoint.read_bytes() == kept
+    assert not (out / "metrics.json").exists() and not (out / "config.yaml").exists()
+    run(cfg_factory([*TOY, "loss=ns", "trainer.max_steps=12"], out))
+    assert results.read(out / "metrics.json")["step"] == 12
 
 
 @pytest.mark.parametrize("schedule, key", [(["constraint=noise"], "constraint.noise.anneal_steps"),

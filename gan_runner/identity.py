@@ -1,8 +1,11 @@
-"""A run's identity: a folder's results are returned, resumed or extended only for the same configuration.
+"""A run's identity: a folder's results are returned, resumed or extended only for the same configuration and data.
 
-Two parts, recorded in metrics.json and in the checkpoint alike (`of`: the hashes under config_hash):
+Three parts, recorded in metrics.json and in the checkpoint alike (`of`: the hashes under config_hash, the data under
+data):
 - training: a hash of every resolved key that changes the trained weights. Not in it: trainer.max_steps (a run may
   be extended), trainer.accelerator, output_dir, the sweep settings, the evaluation keys below, and OPERATIONAL;
+- data: what an image folder (data=folder) holds, known without decoding: its image count and a hash of its files'
+  relative paths, sizes and modification times. The other sources are fixed files or drawn from the config (null);
 - evaluation: a hash of `metrics` and `objective`. A finished run asked for another evaluation is
   evaluated again.
 Horizons that follow trainer.max_steps (optimizer.lr_decay_steps, constraint.noise.anneal_steps) resolve to numbers
@@ -12,6 +15,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import hydra.utils
 from omegaconf import DictConfig, OmegaConf
 
 from gan_runner.errors import FolderRefused
@@ -61,28 +65,42 @@ def hashes(cfg: DictConfig) -> dict[str, str]:
     return {"training": digest(training), "evaluation": digest(evaluation)}
 
 
+def data_content(cfg: DictConfig) -> dict | None:
+    """The data's contents as its source function describes them (its `content` attribute), None for sources
+    without one."""
+    source = cfg.data.get("source")
+    describe = getattr(hydra.utils.get_method(source._target_), "content", None) if source else None
+    if describe is None:
+        return None
+    args = OmegaConf.to_container(source, resolve=True)
+    args.pop("_target_")
+    return describe(args)
+
+
 def of(cfg: DictConfig) -> dict:
-    """The run's identity as metrics.json and the checkpoint record it: {config_hash: hashes}."""
-    return {"config_hash": hashes(cfg)}
+    """The run's identity as metrics.json and the checkpoint record it: {config_hash: hashes, data: data_content}."""
+    return {"config_hash": hashes(cfg), "data": data_content(cfg)}
 
 
 def check_recorded(cfg: DictConfig, out: Path, previous: dict, now: dict) -> None:
     """Refuse a folder whose metrics.json or config.yaml (the one left when metrics.json is gone) records another
-    training configuration."""
+    training configuration, or whose metrics.json records other data."""
     saved = out / "config.yaml"
     recorded = [h for h in (previous.get("config_hash", {}).get("training"),
                             saved.exists() and hashes(OmegaConf.load(saved))["training"]) if h]
     if any(h != now["config_hash"]["training"] for h in recorded):
         _refuse_other_training(cfg, out, "its metrics.json or config.yaml")
+    _check_data(previous.get("data"), now["data"], out)
 
 
 def check_checkpoint(cfg: DictConfig, out: Path, recorded: dict | None, now: dict) -> None:
-    """Refuse to resume a checkpoint of another training configuration (a checkpoint written before checkpoints
-    carried their identity passes)."""
+    """Refuse to resume a checkpoint of another training configuration or other data (a checkpoint written before
+    checkpoints carried their identity passes)."""
     if recorded is None:
         return
     if recorded["config_hash"]["training"] != now["config_hash"]["training"]:
         _refuse_other_training(cfg, out, "its checkpoint")
+    _check_data(recorded["data"], now["data"], out)
 
 
 def _refuse_other_training(cfg: DictConfig, out: Path, where: str) -> None:
@@ -101,3 +119,14 @@ def _refuse_other_training(cfg: DictConfig, out: Path, where: str) -> None:
         hint = (f"{key} follows trainer.max_steps; to extend the run with its first horizon pass {key}={old.get(key)}, "
                 f"or {hint}")
     raise FolderRefused(f"{start}: {key}={old.get(key, '<unset>')} there, {new.get(key, '<unset>')} now{more}; {hint}")
+
+
+def _check_data(recorded: dict | None, now: dict | None, out: Path) -> None:
+    if recorded is None or now is None or recorded == now:
+        return  # a run from before data was recorded, or a source without contents to compare
+    if recorded["images"] != now["images"]:
+        change = f"{recorded['images']} images then, {now['images']} now"
+    else:
+        change = f"the same count, {now['images']}, but files renamed, replaced or modified"
+    raise FolderRefused(f"the images in data.root={now['root']} changed since {out} trained on them ({change}): "
+                        f"restore them to go on with that run, or {OTHER_FOLDER} for a run on the new images")

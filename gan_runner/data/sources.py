@@ -4,7 +4,7 @@ from omegaconf import DictConfig
 from gan_runner.checks import ConfigError, checked_by, positive
 from gan_runner.data.checks import check_size
 from gan_runner.data.dataset import GanData
-from gan_runner.data.decoded import decoded_folder
+from gan_runner.data.decoded import decoded_folder, folder_key
 from gan_runner.data.disk import PIL_MODES, TRAINING_SIZES, list_folder, load_torchvision, torchvision_class
 from gan_runner.data.resize import resize_images
 from gan_runner.errors import UserError
@@ -42,3 +42,15 @@ def image_folder(root: str, image_size: int, channels: int, cache_dir: str) -> G
     listing = list_folder(root)
     pixels, key = decoded_folder(listing, image_size, channels, cache_dir)
     return GanData("folder", pixels, listing.labels, num_classes=listing.num_classes, content_id=key)
+
+
+def _folder_content(args: dict) -> dict:
+    """What the run trains on, known without decoding: the folder, its image count and its decode cache's key (a hash
+    of the files' relative paths, sizes and modification times). Part of a run's identity (identity.py)."""
+    listing = list_folder(args["root"])
+    return {"root": args["root"], "images": len(listing.paths),
+            "key": folder_key(listing, args["image_size"], args["channels"])}
+
+
+# The other sources are fixed files or drawn from the config: a folder is the one whose contents the user changes.
+image_folder.content = _folder_content

@@ -62,16 +62,18 @@ def _run(cfg: DictConfig, out: Path) -> float:
     previous = results.read(metrics_path) or {}
     now = identity.of(cfg)
     identity.check_recorded(cfg, out, previous, now)
-    resumed = read_resumable(ckpt_path)
-    if resumed:
-        identity.check_checkpoint(cfg, out, resumed["identity"], now)
     total = cfg.trainer.max_steps
-    _refuse_shortening(out, max(previous.get("step", 0), resumed["iteration"] if resumed else 0), total)
+    _refuse_shortening(out, previous.get("step", 0), total)
     if previous.get("status") == "completed" and previous.get("step") == total:
+        # Returned as recorded: the checkpoint matters only to a run that trains on or is evaluated again.
         if previous.get("config_hash", {}).get("evaluation") == now["config_hash"]["evaluation"]:
             log.info("%s already holds a completed run of %d iterations", out, total)
             return objective_value(previous, cfg.objective)
         return _evaluate_again(cfg, out, previous, ckpt_path, now)
+    resumed = read_resumable(ckpt_path)
+    if resumed:
+        identity.check_checkpoint(cfg, out, resumed["identity"], now)
+        _refuse_shortening(out, resumed["iteration"], total)
 
     L.seed_everything(cfg.seed, verbose=False)
     data = instantiate(cfg.data.source)  # missing data fails here, before anything is written

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from gan_runner import results
+from gan_runner.errors import UserError
 from gan_runner.run import run
 
 SETTINGS = ["data=ring", "model=mlp", "model.width=32", "constraint=gp", "optimizer.n_critic=2",
@@ -87,3 +88,15 @@ def test_rerunning_a_completed_run_does_no_work(cfg_factory, tmp_path):
     stamp = (out / "checkpoints" / "last.ckpt").stat().st_mtime_ns
     assert run(cfg_factory([*SETTINGS, "trainer.max_steps=3"], out)) == first
     assert (out / "checkpoints" / "last.ckpt").stat().st_mtime_ns == stamp
+
+
+def test_a_completed_result_is_returned_as_it_is_even_with_a_damaged_checkpoint(cfg_factory, tmp_path):
+    out = tmp_path / "done"
+    first = run(cfg_factory([*SETTINGS, "trainer.max_steps=3"], out))
+    recorded = (out / "metrics.json").read_bytes()
+    (out / "checkpoints" / "last.ckpt").write_bytes(b"damaged")
+    assert run(cfg_factory([*SETTINGS, "trainer.max_steps=3"], out)) == first
+    assert (out / "metrics.json").read_bytes() == recorded
+    # the checkpoint matters once training must go on
+    with pytest.raises(UserError, match="last.ckpt cannot be resumed"):
+        run(cfg_factory([*SETTINGS, "trainer.max_steps=6"], out))

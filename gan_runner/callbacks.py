@@ -97,3 +97,12 @@ class ParameterTrajectory(L.Callback):
     def load_state_dict(self, state_dict: dict) -> None:
         self.earlier, self.rows = state_dict["points"], []
 
+
+def restore_recorded(callbacks: list[L.Callback], checkpoint: dict, module) -> None:
+    """What `callbacks` recorded in training (a game's trajectory), put back from the checkpoint as a resumed run
+    would have it, `module` holding the checkpoint's weights: a finished run evaluated again keeps its history."""
+    states = checkpoint.get("callbacks", {})
+    for callback in callbacks:
+        if callback.state_key in states:
+            callback.load_state_dict(states[callback.state_key])
+        callback.on_train_start(None, module)  # completes the record with the checkpoint's own iterate

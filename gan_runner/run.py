@@ -18,8 +18,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan_runner import dashboard, distributed, identity, quiet, results
 from gan_runner.build import build_module, build_trainer, instantiate
-from gan_runner.callbacks import FirstStepTime, PeriodicEvaluation, RollingCheckpoint
-from gan_runner.checkpoint import last_checkpoint, load_weights, read_resumable
+from gan_runner.callbacks import FirstStepTime, PeriodicEvaluation, RollingCheckpoint, restore_recorded
+from gan_runner.checkpoint import last_checkpoint, read_resumable
+from gan_runner.checkpoint import read as read_checkpoint
 from gan_runner.claim import claim
 from gan_runner.data.stream import BatchStream
 from gan_runner.errors import FolderRefused
@@ -144,13 +145,17 @@ def _evaluation(cfg: DictConfig, data, device):
 
 
 def _evaluate_again(cfg: DictConfig, out: Path, previous: dict, ckpt_path: Path, now: dict) -> float:
-    """A finished run asked for another evaluation protocol: its final weights, evaluated the new way."""
+    """A finished run asked for another evaluation protocol: its final weights, and what training recorded beside
+    them (a game's trajectory), evaluated the new way."""
     log.info("%s: evaluating the finished run again with the new metrics settings", out)
+    checkpoint = read_checkpoint(ckpt_path)
+    identity.check_checkpoint(cfg, out, checkpoint.get("identity"), now)
     data = instantiate(cfg.data.source)
     module = build_module(cfg, data)
-    load_weights(module, ckpt_path)
+    module.load_state_dict(checkpoint["state_dict"])
     module.iteration = previous["step"]
     evaluation = _evaluation(cfg, data, torch.device("cpu"))
+    restore_recorded(getattr(evaluation, "callbacks", []), checkpoint, module)
     final = evaluation(module, out / "samples" / "final.png")
     result = {**previous, **now, "objective": cfg.objective,
               "metrics": {"final": final, "best": results.best([], final, cfg.objective),

@@ -23,7 +23,7 @@ from gan_runner.checkpoint import last_checkpoint, read_resumable
 from gan_runner.checkpoint import read as read_checkpoint
 from gan_runner.claim import claim
 from gan_runner.data.stream import BatchStream
-from gan_runner.errors import FolderRefused
+from gan_runner.errors import FolderRefused, UserError
 from gan_runner.evaluation import build_evaluation
 from gan_runner.metrics import directions
 from gan_runner.modules.gan import Diverged
@@ -49,6 +49,15 @@ def _refuse_shortening(out: Path, done: int, total: int) -> None:
                             f"pass trainer.max_steps>={done}, or choose another hydra.run.dir")
 
 
+def _recorded(path: Path) -> dict:
+    """metrics.json, {} when there is none; a damaged one is named in one line (a sweep job sets it aside)."""
+    try:
+        return results.read(path) or {}
+    except ValueError as exc:  # truncated by a crash or edited: JSONDecodeError, UnicodeDecodeError
+        raise UserError(f"{path} cannot be read ({str(exc).splitlines()[0][:120]}): move it aside to resume the run "
+                        "from its checkpoint, or choose another hydra.run.dir") from None
+
+
 def run(cfg: DictConfig) -> float:
     validate(cfg)
     out = Path(cfg.output_dir)
@@ -60,7 +69,7 @@ def run(cfg: DictConfig) -> float:
 def _run(cfg: DictConfig, out: Path) -> float:
     writer = distributed.is_main_process()
     metrics_path, ckpt_path = out / "metrics.json", last_checkpoint(out)
-    previous = results.read(metrics_path) or {}
+    previous = _recorded(metrics_path)
     now = identity.of(cfg)
     identity.check_recorded(cfg, out, previous, now)
     total = cfg.trainer.max_steps

@@ -24,6 +24,7 @@ from gan_runner.sweep.slots import SLOTS_ENV, gpu_slot
 
 log = logging.getLogger("gan_runner")
 TRACEBACK_FILE = "traceback.txt"
+DAMAGED_SUFFIX = ".damaged"
 
 _jobs_in_process = 0  # joblib and the basic launcher run several jobs in one process
 
@@ -46,8 +47,14 @@ def record_failure(out: Path, exc: BaseException) -> None:
         exc = exc.__cause__
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     error = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-    previous = results.read(out / "metrics.json") or {}
-    results.write(out / "metrics.json", {**previous, "status": "failed", "error": error})
+    path = out / "metrics.json"
+    try:
+        previous = results.read(path) or {}
+    except ValueError:  # truncated or edited: kept beside for whoever wants to look, the failure in a fresh file
+        kept = path.with_name(f"{path.name}{DAMAGED_SUFFIX}")
+        os.replace(path, kept)
+        previous, error = {}, f"{error} (the unreadable file is kept as {kept.name})"
+    results.write(path, {**previous, "status": "failed", "error": error})
 
 
 def _placement(record: dict, sweeping: bool) -> contextlib.AbstractContextManager:

@@ -69,3 +69,18 @@ def test_a_failure_before_the_run_starts_is_recorded_too(gan_runner, tmp_path):
         result = results.read(d / "metrics.json")
         assert result["status"] == "failed" and result["error"].startswith("ValueError"), result
         assert result["job"]["pid"] > 0
+
+
+def test_a_damaged_metrics_json_is_recorded_as_a_failure_and_kept_beside(gan_runner, tmp_path):
+    sweep = tmp_path / "sweep"
+    assert gan_runner(["-m", f"hydra.sweep.dir={sweep}", "seed=0"]).returncode == 0
+    [job] = job_dirs(sweep)
+    truncated = (job / "metrics.json").read_bytes()[:50]  # as a crash in the middle of a write would leave it
+    (job / "metrics.json").write_bytes(truncated)
+    out = gan_runner(["-m", f"hydra.sweep.dir={sweep}", "seed=0,1"])
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = results.read(job / "metrics.json")
+    assert result["status"] == "failed" and "metrics.json cannot be read" in result["error"], result
+    assert result["error"].endswith("(the unreadable file is kept as metrics.json.damaged)")
+    assert (job / "metrics.json.damaged").read_bytes() == truncated
+    assert results.read(job_dirs(sweep)[1] / "metrics.json")["status"] == "completed"  # the sweep went on

@@ -11,6 +11,8 @@ from typing import TypeVar
 
 from filelock import FileLock
 
+from gan_runner.errors import UserError
+
 T = TypeVar("T")
 
 
@@ -20,8 +22,8 @@ def once(path: Path, read: Callable[[Path], T | None], make: Callable[[Path], No
     found = read(path) if path.exists() else None
     if found is not None:
         return found
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(f"{path}.lock"):
+    lock = _held_lock(path)
+    try:
         found = read(path) if path.exists() else None  # made by another job while this one waited
         if found is not None:
             return found
@@ -31,7 +33,23 @@ def once(path: Path, read: Callable[[Path], T | None], make: Callable[[Path], No
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
+    finally:
+        lock.release()
     made = read(path)
     if made is None:
         raise RuntimeError(f"{path} was just written but cannot be read back")
     return made
+
+
+def _held_lock(path: Path) -> FileLock:
+    """The lock beside `path`, acquired; a one-line UserError, before anything is computed, when the cache folder
+    cannot be written (a read-only or foreign GAN_RUNNER_CACHE)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(f"{path}.lock")
+        lock.acquire()
+    except OSError as exc:
+        reason = f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else str(exc)
+        raise UserError(f"cache folder {path.parent} cannot be written ({reason}): set GAN_RUNNER_CACHE (or "
+                        "metrics.cache_dir) to a folder you can write, or make this one writable") from None
+    return lock

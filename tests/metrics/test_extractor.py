@@ -27,6 +27,11 @@ def test_any_size_and_channels(channels, size):
     assert torch.equal(net(x), features) and torch.equal(net.logits(x), logits)
 
 
+def cached_name(data):
+    """The cache file of a data set's feature space: named by its shape and a hash of its contents."""
+    return f"{data.name}-{'x'.join(map(str, data.x.shape[1:]))}-{extractor.fingerprint(data).split(':')[1]}.pt"
+
+
 def _fail_if_trained(*args, **kwargs):
     raise AssertionError("retrained although the cache is valid")
 
@@ -37,7 +42,8 @@ def test_cache_is_reused(lenet, mnist5k, monkeypatch):
     assert info == lenet.info
     for name, value in lenet.model.state_dict().items():
         assert torch.equal(model.state_dict()[name], value), name
-    assert sorted(p.name for p in lenet.cache.iterdir()) == ["mnist5k-1x28x28.pt", "mnist5k-1x28x28.pt.lock"]
+    name = cached_name(mnist5k)
+    assert sorted(p.name for p in lenet.cache.iterdir()) == [name, f"{name}.lock"]
 
 
 class _CountingTrainer:
@@ -51,11 +57,26 @@ class _CountingTrainer:
         return LeNetFeatures(data.x.shape[1], data.num_classes), {"heldout_accuracy": 0.5, "n_train": 9, "n_heldout": 1}
 
 
-@pytest.mark.parametrize("change", ["negated pixels", "fewer images", "other labels", "corrupt file"])
+@pytest.mark.parametrize("change", ["older version", "corrupt file"])
 def test_stale_cache_is_retrained(lenet, mnist5k, tmp_path, monkeypatch, change):
-    name = "mnist5k-1x28x28.pt"
+    name = cached_name(mnist5k)
     (tmp_path / name).write_bytes((lenet.cache / name).read_bytes())
-    x, y = mnist5k.x, mnist5k.y
+    if change == "older version":
+        monkeypatch.setattr(extractor, "VERSION", extractor.VERSION + 1)
+    else:
+        (tmp_path / name).write_bytes(b"not a checkpoint")
+    trainer = _CountingTrainer()
+    monkeypatch.setattr(extractor, "_train", trainer)
+    _, info = load_or_train_extractor(mnist5k, tmp_path)
+    assert trainer.calls == 1 and info["heldout_accuracy"] == 0.5
+    load_or_train_extractor(mnist5k, tmp_path)
+    assert trainer.calls == 1  # the retrained net replaced the stale file
+
+
+@pytest.mark.parametrize("change", ["negated pixels", "fewer images", "other labels", "another folder"])
+def test_other_images_of_the_same_shape_keep_a_feature_space_each(mnist5k, tmp_path, monkeypatch, change):
+    """Alternating two labelled data sets (two folders of the same size) trains each feature space once."""
+    x, y, content_id = mnist5k.x, mnist5k.y, None
     if change == "negated pixels":
         x = -x
     elif change == "fewer images":
@@ -63,14 +84,13 @@ def test_stale_cache_is_retrained(lenet, mnist5k, tmp_path, monkeypatch, change)
     elif change == "other labels":
         y = (y + 1) % 10
     else:
-        (tmp_path / name).write_bytes(b"not a checkpoint")
-    data = GanData("mnist5k", x, y, num_classes=10)
+        content_id = "a listing key"  # a decoded folder's
+    other = GanData("mnist5k", x, y, num_classes=10, content_id=content_id)
     trainer = _CountingTrainer()
     monkeypatch.setattr(extractor, "_train", trainer)
-    _, info = load_or_train_extractor(data, tmp_path)
-    assert trainer.calls == 1 and info["heldout_accuracy"] == 0.5
-    load_or_train_extractor(data, tmp_path)
-    assert trainer.calls == 1  # the retrained net replaced the stale file
+    for data in (other, mnist5k, other, mnist5k):
+        load_or_train_extractor(data, tmp_path)
+    assert trainer.calls == 2
 
 
 def test_sklearn_digits_train_without_moving_the_callers_rng(tmp_path):

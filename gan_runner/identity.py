@@ -6,7 +6,7 @@ data):
   be extended), trainer.accelerator, output_dir, the sweep settings, the evaluation keys below, and OPERATIONAL;
 - data: what an image folder (data=folder) holds, known without decoding: its image count and a hash of its files'
   relative paths, sizes and modification times. The other sources are fixed files or drawn from the config (null);
-- evaluation: a hash of `metrics` and `objective`. A finished run asked for another evaluation is
+- evaluation: a hash of `metrics` and `objective`, less OPERATIONAL. A finished run asked for another evaluation is
   evaluated again.
 Horizons that follow trainer.max_steps (optimizer.lr_decay_steps, constraint.noise.anneal_steps) resolve to numbers
 and belong to the training part: extending such a run needs them pinned to the first run's value.
@@ -20,11 +20,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan_runner.errors import FolderRefused
 
-# Keys that change only how and where a run reports or caches, or how long its ranks wait for each other, never the
-# trained weights.
+# Keys that change only how and where a run reports or caches, or how long its ranks wait for each other, never a
+# number: in no part of the identity, and not in a sweep job's folder name (sweep/resolvers.py).
 OPERATIONAL = ("logger", "checkpoint_every_n_steps", "trainer.enable_progress_bar", "trainer.enable_model_summary",
                "trainer.log_every_n_steps", "trainer.ddp_timeout_s", "sweep.continue_on_failure",
-               "data.source.cache_dir")
+               "data.source.cache_dir", "metrics.cache_dir")
 EVALUATION = ("metrics", "objective")
 NOT_TRAINING = ("trainer.max_steps", "trainer.accelerator", "output_dir", "sweep", *OPERATIONAL, *EVALUATION)
 OTHER_FOLDER = "choose another hydra.run.dir"
@@ -53,7 +53,8 @@ def _inactive(flat: dict) -> tuple[str, ...]:
 def parts(cfg: DictConfig) -> tuple[dict, dict]:
     """(training keys, evaluation keys) of the resolved configuration, flattened."""
     flat = _flat(OmegaConf.to_container(cfg, resolve=True))
-    return _keep(flat, NOT_TRAINING + _inactive(flat), inside=False), _keep(flat, EVALUATION, inside=True)
+    evaluation = _keep(_keep(flat, EVALUATION, inside=True), OPERATIONAL, inside=False)
+    return _keep(flat, NOT_TRAINING + _inactive(flat), inside=False), evaluation
 
 
 def digest(flat: dict) -> str:

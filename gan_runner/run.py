@@ -155,7 +155,7 @@ def _evaluation(cfg: DictConfig, data, device):
 
 def _evaluate_again(cfg: DictConfig, out: Path, previous: dict, ckpt_path: Path, now: dict) -> float:
     """A finished run asked for another evaluation protocol: its final weights, and what training recorded beside
-    them (a game's trajectory), evaluated the new way."""
+    them (a game's trajectory), evaluated the new way; config.yaml then says how it was evaluated."""
     log.info("%s: evaluating the finished run again with the new metrics settings", out)
     checkpoint = read_checkpoint(ckpt_path)
     identity.check_checkpoint(cfg, out, checkpoint.get("identity"), now)
@@ -169,5 +169,6 @@ def _evaluate_again(cfg: DictConfig, out: Path, previous: dict, ckpt_path: Path,
     result = {**previous, **now, "objective": cfg.objective,
               "metrics": {"final": final, "best": results.best([], final, cfg.objective),
                           "protocol": evaluation.protocol}}
+    OmegaConf.save(cfg, out / "config.yaml", resolve=True)
     results.write(out / "metrics.json", result)
     return objective_value(result, cfg.objective)

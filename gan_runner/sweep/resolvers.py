@@ -13,6 +13,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
+from gan_runner import identity
 from gan_runner.metrics import directions
 from gan_runner.sweep.slots import visible_gpus
 
@@ -61,9 +62,12 @@ MAX_DIR_NAME = 200
 
 def job_dir() -> str:
     """A sweep job's folder: its overrides (`constraint=gp,loss=hinge,seed=1`), so that the same configuration
-    always lands in the same folder and a sweep run again in its folder resumes, job by job. Over-long names keep
-    their start and end a hash of the whole."""
-    name = (HydraConfig.get().job.override_dirname or "defaults").replace("/", "_")
+    always lands in the same folder and a sweep run again in its folder resumes, job by job. Overrides that change
+    no number (identity.OPERATIONAL: the progress bar, the logger, the DDP timeout, ...) are left out, as the run's
+    identity leaves them out. Over-long names keep their start and end a hash of the whole."""
+    kept = [o for o in HydraConfig.get().overrides.task
+            if not identity.matches(o.split("=", 1)[0].lstrip("+~"), identity.OPERATIONAL)]
+    name = (",".join(sorted(kept)) or "defaults").replace("/", "_")
     if len(name) > MAX_DIR_NAME:
         name = f"{name[:MAX_DIR_NAME - 17]}-{hashlib.sha256(name.encode()).hexdigest()[:16]}"
     return name
@@ -72,6 +76,5 @@ def job_dir() -> str:
 def register() -> None:
     for name, fn in [("cpu_share", cpu_share), ("gpus", gpu_count), ("gpus_per_node", gpus_per_node),
                      ("sweep_name", sweep_name), ("job_name", job_name), ("job_dir", job_dir),
-                     ("pid", os.getpid),
-                     ("direction", directions.optuna_direction)]:
+                     ("pid", os.getpid), ("direction", directions.optuna_direction)]:
         OmegaConf.register_new_resolver(f"gan_runner.{name}", fn, replace=True)

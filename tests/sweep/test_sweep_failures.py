@@ -31,6 +31,8 @@ def test_failed_jobs_are_recorded_and_the_sweep_goes_on(partly_failed):
         assert job["error"].startswith("ValueError: Invalid beta parameter at index 1")
         assert "Traceback" in (d / "traceback.txt").read_text()
         assert f"{BROKEN},seed=" in d.name  # the folder is named by the job's configuration
+    # ... less the overrides that change only how a run reports (TINY turns the progress bar off)
+    assert all("enable_progress_bar" not in d.name for d in dirs)
 
 
 def test_report_of_a_partly_failed_sweep(partly_failed, tmp_path):

@@ -1,4 +1,5 @@
-"""One GAN on two processes (DDP on CPU, gloo), started from the command line as a user would."""
+"""One GAN on two processes (DDP on CPU, gloo), started from the command line as a user would; and rank 0's
+evaluation on two ranks forked in the test."""
 import contextlib
 import os
 import re
@@ -10,10 +11,14 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 from omegaconf import OmegaConf
 
-from gan_runner import identity, preflight, results
+from gan_runner import distributed, identity, preflight, results
 from gan_runner.errors import UserError
+from gan_runner.metrics.image import frechet_distance
+from gan_runner.metrics.reference import Reference, moments
 
 # An MLP GAN without BatchNorm, with a gradient penalty (its epsilons are per-sample draws), two D steps per G step and
 # an EMA: every per-sample draw and every player's gradients must be shared out and averaged right.
@@ -100,6 +105,37 @@ def test_image_data_on_two_processes_trains_and_evaluates_as_one_process(tmp_pat
         assert got.keys() == expected.keys()
         for name in expected:
             assert got[name] == pytest.approx(expected[name], rel=1e-4, abs=1e-6), name
+
+
+def _rank_evaluates_alone(rank, store, out):
+    """Rank 0 evaluates (a collective of the runner and torchmetrics' FID, inside distributed.alone as
+    evaluation.untouched does) while rank 1 goes on to the next step's all-reduce, where both meet again."""
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
+    distributed.set_timeout(10)  # a collective reached by the evaluation fails the test in 10 s, not a hang
+    try:
+        found = {}
+        if rank == 0:
+            with distributed.alone():
+                found["mean"] = distributed.mean_over_ranks(torch.ones(3))
+                features = torch.randn(64, 4, generator=torch.Generator().manual_seed(0))
+                fid = frechet_distance(Reference(*moments(features), 64, None, "the fakes themselves"))
+                fid.update(features, real=False)
+                found["fid"] = fid.compute().item()
+        step = torch.tensor([float(rank)])
+        distributed.average([step])
+        torch.save({**found, "step": step.item()}, f"{out}.{rank}")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_rank_0_evaluates_without_waiting_for_the_training_ranks(tmp_path):
+    mp.start_processes(_rank_evaluates_alone, args=(tmp_path / "store", tmp_path / "found"), nprocs=2,
+                       start_method="fork")
+    zero, one = (torch.load(tmp_path / f"found.{rank}") for rank in (0, 1))
+    assert zero["mean"].tolist() == [1.0, 1.0, 1.0]  # this process's own value: no all-reduce with rank 1
+    assert zero["fid"] == pytest.approx(0, abs=1e-6)  # this process's fakes only: nothing gathered from rank 1
+    assert zero["step"] == one["step"] == 0.5  # and the ranks still meet in step
 
 
 def test_consensus_on_two_processes_is_consensus_on_the_global_batch(tmp_path):

@@ -109,14 +109,11 @@ def main() -> None:
     from omegaconf import OmegaConf
 
     from gan_runner.errors import UserError
-    from gan_runner.modules.gan import Diverged
     from gan_runner.run import run
 
     logging.basicConfig(level=logging.WARNING, format="[rank %(process)d][%(name)s][%(levelname)s] %(message)s")
     try:
         run(OmegaConf.load(sys.argv[1]))
-    except Diverged:
-        pass  # decided by all ranks together: rank 0 records it
     except UserError as exc:
         print(f"gan-runner: error: {exc}", file=sys.stderr)
         sys.exit(2)

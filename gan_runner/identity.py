@@ -101,7 +101,7 @@ def check_checkpoint(cfg: DictConfig, out: Path, recorded: dict | None, now: dic
         return
     if recorded["config_hash"]["training"] != now["config_hash"]["training"]:
         _refuse_other_training(cfg, out, "its checkpoint")
-    _check_data(recorded["data"], now["data"], out)
+    _check_data(recorded.get("data"), now["data"], out)
 
 
 def _refuse_other_training(cfg: DictConfig, out: Path, where: str) -> None:

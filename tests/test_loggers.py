@@ -19,13 +19,16 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
-from gan_runner import dashboard, results
+from gan_runner import dashboard, evaluation, results
 from gan_runner.evaluation import ToyEvaluation
 from gan_runner.run import run
 
 TINY_RUN = ["data=ring", "model=mlp", "model.width=16", "trainer.max_steps=4", "trainer.log_every_n_steps=1",
             "metrics.every_n_steps=0", "metrics.num_samples=100", "trainer.enable_progress_bar=false"]
 EVALUATED = [*TINY_RUN, "metrics.every_n_steps=2"]  # evaluations at iteration 2 and, the final one, at 4
+# 8 px digits, random feature nets: an image run in seconds
+IMAGES = ["data=digits", "model=mlp", "model.width=16", "trainer.log_every_n_steps=1", "metrics.extractor=random",
+          "metrics.num_samples=100", "metrics.kid_subset_size=50", "trainer.enable_progress_bar=false"]
 BLOW_UP = [*TINY_RUN, "optimizer.lr_g=1e30", "trainer.max_steps=3"]  # diverges (tests/modules/test_divergence.py)
 PLAIN = (str, int, float, bool)
 
@@ -80,6 +83,25 @@ def test_csv_logger_records_losses_hyperparameters_and_final_metrics(cfg_factory
             "seed": 0}.items() <= params.items()
 
 
+def test_each_image_evaluation_is_one_csv_row_at_its_iteration(cfg_factory, tmp_path, monkeypatch):
+    """Two evaluations of an image run, a row of losses at every iteration: each eval/* value is in the row of its
+    own evaluation's step and in no later one (Lightning's `log` would repeat it on every later row). The class
+    metrics are left out: their LeNet takes a minute to train on a 2-core machine, and they are logged alike."""
+    monkeypatch.setattr(evaluation, "class_metrics", lambda *args: None)
+    out = tmp_path / "run"
+    run(cfg_factory([*IMAGES, "trainer.max_steps=6", "metrics.every_n_steps=2", "logger=csv"], out))
+    rows = list(csv.DictReader(open(out / "logs" / "metrics.csv")))
+    step_of = {float(r["iteration"]): int(r["step"]) for r in rows if r["iteration"]}
+    history = _history(out)
+    assert [h["step"] for h in history] == [2, 4] and list(step_of) == [1, 2, 3, 4, 5, 6]
+    columns = [k for k in rows[0] if k.startswith("eval/")]
+    assert sorted(columns) == sorted(f"eval/{k}" for k in history[0] if k != "step")
+    for column in columns:
+        logged = [r for r in rows if r[column]]
+        assert [int(r["step"]) for r in logged] == [step_of[h["step"]] for h in history], column
+        assert [float(r[column]) for r in logged] == pytest.approx([h[column[5:]] for h in history]), column
+
+
 # ----- TensorBoard -----
 def test_tensorboard_shows_hyperparameters_pictures_final_metrics_and_status(cfg_factory, tmp_path):
     out = tmp_path / "run"
@@ -118,6 +140,10 @@ def test_wandb_shows_config_pictures_final_metrics_status_tags_and_notes(cfg_fac
     summary = wandb_run["summary"]
     assert summary["status"] == "completed" and summary["final/w1"] == pytest.approx(_final(out)["w1"])
     assert wandb_run["exit_code"] == 0
+    step_of = {row["iteration"]: row["trainer/global_step"] for row in wandb_run["history"] if "iteration" in row}
+    [periodic] = [row for row in wandb_run["history"] if "eval/w1" in row]  # once, at its iteration's step
+    assert periodic["trainer/global_step"] == step_of[2]
+    assert periodic["eval/w1"] == pytest.approx(_history(out)[0]["w1"])
     pictures = sorted(wandb_run["files"].glob("media/images/samples_*.png"), key=lambda p: int(p.name.split("_")[1]))
     assert len(pictures) == 2
     assert np.array_equal(_pixels(pictures[0]), _pixels(out / "samples" / "step_000002.png"))

@@ -35,6 +35,9 @@ BETTER: dict[str, str | None] = {
 }
 # the Dirac-GAN's eigenvalues, one pair of names per eigenvalue: coordinates in the complex plane
 UNRANKED = re.compile(r"(field|update)_eig\d+_(re|im)")
+# The ranking metrics of the data kinds that are not images (data.kind); every other one is an image metric.
+OF_KIND = {"points": {"modes", "hq_percent", "reverse_kl", "w1"},
+           "dirac": {"distance", "converged", "field_max_re", "update_radius"}}
 
 
 def known(name: str) -> bool:
@@ -57,6 +60,17 @@ def check_objective(name: str) -> None:
     what = ("describes a run but does not rank it (neither higher nor lower is better)" if known(name)
             else "is no metric that gan-runner reports")
     raise UserError(f"objective={name} {what}: choose one of {ranking}")
+
+
+def check_reported(name: str, kind: str, data: str) -> None:
+    """`objective=name` must be a metric that an evaluation of this data kind reports: one line otherwise (a run
+    would end with no value for it and score as failed)."""
+    own = OF_KIND.get(kind)
+    if own is None:
+        own = {m for m, way in BETTER.items() if way} - set().union(*OF_KIND.values())
+    if name not in own:
+        raise UserError(f"objective={name} is not reported on data={data} ({kind}): choose one of "
+                        f"{', '.join(sorted(m for m in own if not m.startswith(TEST)))}")
 
 
 def said(name: str) -> str:

@@ -55,6 +55,10 @@ def test_a_run_without_a_result_scores_the_worst_value_of_its_direction():
 @pytest.mark.parametrize("args, message", [
     (["objective=accuracy"], "objective=accuracy is no metric that gan-runner reports: choose one of class_accuracy"),
     (["data=dirac", "model=dirac", "objective=theta"], "objective=theta describes a run but does not rank it"),
+    (["data=ring", "model=mlp", "objective=fid"], r"objective=fid is not reported on data=ring \(points\): choose one "
+                                                  "of hq_percent, modes, reverse_kl, w1$"),
+    (["data=dirac", "model=dirac", "objective=w1"], "objective=w1 is not reported on data=dirac"),
+    (["objective=w1"], "objective=w1 is not reported on data=mnist5k"),
     (["variant=catgan", "objective=test_cluster_accuracy"],
      "objective=test_cluster_accuracy would choose settings by the test split, .*: choose by cluster_accuracy"),
 ])

@@ -16,23 +16,20 @@ found with `d_part`, wherever constraint wrappers put D.
 """
 import contextlib
 import copy
-import inspect
 import math
 from dataclasses import dataclass
 from functools import partial
 
-import hydra.utils
 import lightning.pytorch as L
 import torch
-from lightning.fabric.utilities.seed import reset_seed
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from gan_runner import distributed, draws, precision, rng
+from gan_runner import distributed, draws, precision
 from gan_runner.constraints import Constraints
 from gan_runner.losses import Loss
-from gan_runner.modules import consensus
-from gan_runner.modules.rules import HistoricalAverage, linear_decay
+from gan_runner.modules import consensus, optimizers, resume_state
+from gan_runner.modules.rules import HistoricalAverage
 from gan_runner.nets.init import initialize
 
 
@@ -339,51 +336,25 @@ class GAN(L.LightningModule):
         for b_ema, b in zip(self.ema.buffers(), self.generator.buffers()):
             b_ema.copy_(b)
 
-    # ----- optimizers, checkpoint extras -----
+    # ----- optimizers (modules/optimizers.py), checkpoint extras (modules/resume_state.py) -----
     def configure_optimizers(self):
-        cls = hydra.utils.get_class(self.opt_cfg["cls"])
-        kwargs = dict(self.opt_cfg.get("kwargs") or {})
-        if "foreach" in inspect.signature(cls).parameters:
-            # torch steps CPU tensors one at a time; its foreach kernels (its GPU default) do the same arithmetic,
-            # bitwise equal as tests/test_training_rules.py checks, in fewer Python calls.
-            kwargs.setdefault("foreach", True)
-        players = self.player_modules()
-        opt_g, opt_d = (cls([p for m in players[side] for p in m.parameters()], lr=self.opt_cfg[f"lr_{side}"],
-                            **kwargs) for side in ("g", "d"))
-        if self.opt_cfg.get("lr_decay", "none") == "linear":
-            decay = linear_decay(self.opt_cfg["lr_decay_steps"])
-            schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, decay) for opt in (opt_g, opt_d)]
-            return [opt_g, opt_d], schedulers
-        return opt_g, opt_d
+        return optimizers.configure(self.opt_cfg, *consensus.player_params(self))
 
     def on_fit_start(self) -> None:
-        players = self.player_modules()
-        self._g_params, self._d_params = ([p for m in players[side] for p in m.parameters()] for side in ("g", "d"))
+        self._g_params, self._d_params = consensus.player_params(self)
         if self.ema is not None:
             self._ema_params = list(self.ema.parameters())
             self._generator_params = list(self.generator.parameters())
 
     def on_train_start(self) -> None:
-        if self._rng_to_restore is not None:
-            rng.restore(self._rng_to_restore, self.device)
-            self._rng_to_restore = None
-        else:
-            # Training's streams start from the run's seed, after the nets' initialization drew from it: the ranks of
-            # a DDP run (which Lightning reseeds when it starts them) and a one-process run draw the same values.
-            reset_seed()
+        resume_state.start_streams(self._rng_to_restore, self.device)
+        self._rng_to_restore = None
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["gan_runner"] = {"iteration": self.iteration, "rng": rng.capture(self.device)}
+        resume_state.save(checkpoint, self.iteration, self.device)
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        state = checkpoint["gan_runner"]
-        self.iteration = int(state["iteration"])
-        self._rng_to_restore = state["rng"]
-        # The last iteration of a shorter run is mid-epoch for a longer one: the batch stream, not Lightning's
-        # memory of where the old stream ended, decides when training stops.
-        progress = checkpoint.get("loops", {}).get("fit_loop", {}).get("epoch_loop.batch_progress")
-        if progress is not None:
-            progress["is_last_batch"] = False
+        self.iteration, self._rng_to_restore = resume_state.load(checkpoint)
 
 
 def _part(discriminator: nn.Module, part: str) -> nn.Module:

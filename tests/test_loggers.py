@@ -244,8 +244,8 @@ def _wandb_run(out: Path, timeout: float = 30) -> dict:
 
 def _wandb_records(log_file: Path) -> dict:
     """The log read by wandb's own reader, `wandb leet inspect --json` (wandb-core, offline: one JSON record a
-    line, nested keys joined with dots). wandb 0.31 has no reader in Python: wandb/sdk/internal/datastore.py, which
-    parsed this LevelDB-style log, is gone with the Python service."""
+    line, nested keys joined with dots). wandb 0.31 ships no reader in Python: wandb/sdk/internal/datastore.py,
+    which parsed this LevelDB-style log, is gone."""
     command = [sys.executable, "-m", "wandb", "leet", "inspect", "--json", str(log_file)]
     lines = subprocess.run(command, capture_output=True, text=True, check=True, env={**os.environ,
                            "WANDB_MODE": "offline"}).stdout.splitlines()  # offline: no error reporting either

@@ -22,6 +22,7 @@ from gan_runner.callbacks import FirstStepTime, PeriodicEvaluation, RollingCheck
 from gan_runner.checkpoint import last_checkpoint, read_resumable
 from gan_runner.checkpoint import read as read_checkpoint
 from gan_runner.claim import claim
+from gan_runner.csv_logger import ResumableCSVLogger
 from gan_runner.data.stream import BatchStream
 from gan_runner.errors import FolderRefused, UserError
 from gan_runner.evaluation import build_evaluation
@@ -90,6 +91,8 @@ def _run(cfg: DictConfig, out: Path) -> float:
     module = build_module(cfg, data)
     start = resumed["iteration"] if resumed else 0
     trainer = build_trainer(cfg, out, [])
+    if isinstance(trainer.logger, ResumableCSVLogger):
+        trainer.logger.resumed_at = start  # metrics.csv keeps the rows of the iterations resumed from
     stream = BatchStream(module.training_data(data), cfg.data.batch_size, module.n_critic, total, cfg.seed,
                          start=start, world_size=trainer.world_size)
     trainer.callbacks.append(RollingCheckpoint(ckpt_path, cfg.checkpoint_every_n_steps, total, now))

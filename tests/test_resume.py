@@ -1,4 +1,6 @@
 """Resume: N iterations straight and N/2 + crash + resume + N/2 give identical weights (CPU, fixed seed)."""
+import csv
+
 import lightning.pytorch as L
 import pytest
 import torch
@@ -9,7 +11,7 @@ from gan_runner.run import run
 
 SETTINGS = ["data=ring", "model=mlp", "model.width=32", "constraint=gp", "optimizer.n_critic=2",
             "trainer.enable_progress_bar=false", "metrics.every_n_steps=3", "metrics.num_samples=300",
-            "checkpoint_every_n_steps=3"]
+            "checkpoint_every_n_steps=3", "trainer.log_every_n_steps=1"]
 
 
 class Crash(L.Callback):
@@ -26,6 +28,11 @@ class Crash(L.Callback):
 def weights(out):
     state = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
     return state["state_dict"], state["optimizer_states"]
+
+
+def csv_rows(out):
+    with (out / "logs" / "metrics.csv").open(newline="") as file:
+        return list(csv.DictReader(file))
 
 
 def assert_same(a, b):
@@ -70,6 +77,9 @@ def test_straight_equals_crash_and_resume(cfg_factory, tmp_path, monkeypatch, da
     assert a["step"] == b["step"] == 12 and b["status"] == "completed"
     assert [h["step"] for h in b["history"]] == [h["step"] for h in a["history"]] == [3, 6, 9]
     assert a["metrics"]["final"] == b["metrics"]["final"]
+    # metrics.csv keeps the rows up to the checkpoint resumed from (iteration 3) and drops the crashed process's
+    # rows past it, which the resumed run logs again: the log of the straight run, row for row
+    assert csv_rows(split) == csv_rows(straight) and len(csv_rows(straight)) == 12 + 3 + 1
 
 
 def test_a_completed_run_can_be_extended(cfg_factory, tmp_path):
@@ -80,6 +90,13 @@ def test_a_completed_run_can_be_extended(cfg_factory, tmp_path):
     run(cfg_factory([*SETTINGS, "trainer.max_steps=9"], straight))
     assert results.read(out / "metrics.json")["step"] == 9
     assert_same(weights(out)[0], weights(straight)[0])
+    # the extended run's log holds the first run's rows too: every iteration's losses, as the straight run's, and
+    # the first run's final evaluation at iteration 6 (where the straight run evaluated periodically)
+    def losses(rows):
+        return [row for row in rows if row["d_loss"]]
+
+    assert losses(csv_rows(out)) == losses(csv_rows(straight)) and len(losses(csv_rows(straight))) == 9
+    assert [row["step"] for row in csv_rows(out) if row["final/w1"]] == ["5", "8"]
 
 
 def test_rerunning_a_completed_run_does_no_work(cfg_factory, tmp_path):

@@ -1,7 +1,7 @@
 """Several devices for one GAN: Lightning's DDP strategy without the DistributedDataParallel wrapper.
 
 The module averages each player's gradients itself (distributed.average_gradients). The other ranks are started as
-`python -m gan_runner.ddp <run dir>/config.yaml`: the resolved configuration that rank 0 wrote, not Hydra's command
+`python -m gan_runner.rank <run dir>/config.yaml`: the resolved configuration that rank 0 wrote, not Hydra's command
 line, so that a job of a multirun starts its own ranks (re-running the command line would start the whole sweep).
 On SLURM the ranks are SLURM's tasks, and nothing is started here.
 
@@ -37,7 +37,7 @@ class ConfigLauncher(_SubprocessScriptLauncher):
         env = self.cluster_environment
         os.environ.update(MASTER_ADDR=env.main_address, MASTER_PORT=str(env.main_port), NODE_RANK=str(env.node_rank()),
                           LOCAL_RANK=str(env.local_rank()), WORLD_SIZE=str(self.num_processes * self.num_nodes))
-        self.procs = [subprocess.Popen([sys.executable, "-m", "gan_runner.ddp", self.config_path],
+        self.procs = [subprocess.Popen([sys.executable, "-m", "gan_runner.rank", self.config_path],
                                        env={**os.environ, "LOCAL_RANK": str(rank)})
                       for rank in range(1, self.num_processes)]
 
@@ -100,24 +100,3 @@ class HandSyncedDDP(DDPStrategy):
             dist.destroy_process_group()
         if isinstance(self._launcher, ConfigLauncher):
             self._launcher.restore_environment()
-
-
-def main() -> None:
-    """Rank > 0 of a run: train on the configuration that rank 0 saved; rank 0 alone writes and evaluates."""
-    import logging
-
-    from omegaconf import OmegaConf
-
-    from gan_runner.errors import UserError
-    from gan_runner.run import run
-
-    logging.basicConfig(level=logging.WARNING, format="[rank %(process)d][%(name)s][%(levelname)s] %(message)s")
-    try:
-        run(OmegaConf.load(sys.argv[1]))
-    except UserError as exc:
-        print(f"gan-runner: error: {exc}", file=sys.stderr)
-        sys.exit(2)
-
-
-if __name__ == "__main__":
-    main()

@@ -191,7 +191,7 @@ def test_a_stuck_rank_ends_the_run_in_one_line_within_the_timeout(tmp_path):
             assert time.monotonic() < deadline and rank0.poll() is None, "no checkpoint before the run ended"
             time.sleep(0.05)
         children = Path(f"/proc/{rank0.pid}/task/{rank0.pid}/children").read_text().split()
-        rank1 = next(int(c) for c in children if b"gan_runner.ddp" in Path(f"/proc/{c}/cmdline").read_bytes())
+        rank1 = next(int(c) for c in children if b"gan_runner.rank" in Path(f"/proc/{c}/cmdline").read_bytes())
         os.kill(rank1, signal.SIGSTOP)
         stopped = time.monotonic()
         _, stderr = rank0.communicate(timeout=60)
@@ -223,12 +223,12 @@ def test_a_run_stopped_by_the_timeout_resumes_with_a_longer_one(cfg_factory):
 
 
 def test_a_rank_above_0_ends_on_an_error_in_one_line(tmp_path, cfg_factory):
-    """A rank > 0 (started as `python -m gan_runner.ddp config.yaml`) that fails, on a RankLost when rank 0
+    """A rank > 0 (started as `python -m gan_runner.rank config.yaml`) that fails, on a RankLost when rank 0
     evaluates for longer than the timeout, prints one line and exits 2, which ends rank 0 too (Lightning's
     observer). Any UserError takes that path: here the config's own."""
     config = tmp_path / "config.yaml"
     OmegaConf.save(cfg_factory(["trainer.ddp_timeout_s=-1"], tmp_path / "run"), config, resolve=True)
-    out = subprocess.run([sys.executable, "-m", "gan_runner.ddp", str(config)], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "gan_runner.rank", str(config)], capture_output=True, text=True,
                          env={**env(tmp_path / "cache"), "LOCAL_RANK": "1"}, timeout=120)
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [

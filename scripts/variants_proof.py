@@ -82,7 +82,8 @@ def run(variant: str, sweep_dir: Path, seeds: str, overrides: list[str]) -> str:
     return f"{min(loads):.1f}-{max(loads):.1f}"
 
 
-def row(variant: str, sweep_dir: Path, load: str) -> str:
+def row(variant: str, sweep_dir: Path, load: str, expected: int) -> str:
+    """The variant's row; the verdict only once all `expected` seeds have finished."""
     metric, threshold, others, _ = PROOF[variant]
     jobs = sorted(collect(sweep_dir), key=lambda j: int(j.seed))
     finals = [job.final for job in jobs]
@@ -94,8 +95,8 @@ def row(variant: str, sweep_dir: Path, load: str) -> str:
         met = "reported"
     else:
         reached = sum(v >= threshold for v in values)
-        met = f"{verdict(mean, error, threshold) if len(values) == len(jobs) else 'runs missing'}; " \
-              f"{reached} of {len(jobs)} seeds ≥ {threshold}"
+        met = f"{verdict(mean, error, threshold) if len(values) == expected else 'runs missing'}; " \
+              f"{reached} of {len(values)} finished seeds ≥ {threshold}"
     further = "; ".join(f"{name} " + " / ".join(f"{f[name]:.3g}" if name in f else "-" for f in finals)
                         for name in others)
     walls = [job.result.get("wall_time_s") for job in jobs]
@@ -119,22 +120,27 @@ def pictures(variant: str, sweep_dir: Path, docs: Path) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("variants", nargs="*", default=list(PROOF), choices=list(PROOF))
+    parser.add_argument("variants", nargs="*", metavar="VARIANT", help=f"of {', '.join(PROOF)} (default: all)")
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "variants_proof")
     parser.add_argument("--docs", type=Path, default=ROOT / "docs")
     parser.add_argument("--seeds", default=SEEDS, help=f"comma-separated training seeds (default {SEEDS})")
     parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
                         help="passed to every sweep (a smoke test's tiny runs; the proof itself takes none)")
+    parser.add_argument("--table-only", action="store_true",
+                        help="rebuild the table from the sweeps in --out as they stand (runs still going show '-')")
     args = parser.parse_args()
+    unknown = sorted(set(args.variants) - set(PROOF))
+    if unknown:
+        parser.error(f"no proof for {unknown[0]}: choose among {', '.join(PROOF)}")
     args.out.mkdir(parents=True, exist_ok=True)
     loads_file = args.out / "loads.txt"  # the load seen while each sweep trained, kept for later table rebuilds
     loads = dict(line.split(" ", 1) for line in loads_file.read_text().splitlines()) if loads_file.exists() else {}
-    for variant in args.variants:
+    for variant in [] if args.table_only else args.variants or list(PROOF):
         seen = run(variant, args.out / variant, args.seeds, args.override)
         loads.setdefault(variant, seen)
         loads_file.write_text("".join(f"{k} {v}\n" for k, v in loads.items()))
     done = [v for v in PROOF if (args.out / v).exists()]
-    rows = [row(v, args.out / v, loads.get(v, "-")) for v in done]
+    rows = [row(v, args.out / v, loads.get(v, "-"), len(args.seeds.split(","))) for v in done]
     figures = [name for v in done for name in pictures(v, args.out / v, args.docs)]
     table = ["| variant | metric (threshold) | seeds | values | mean ± SE | threshold | further metrics, same "
              "seeds | wall time per run | load average |", "|---|---|---|---|---|---|---|---|---|", *rows]

@@ -100,7 +100,7 @@ def _run(cfg: DictConfig, out: Path) -> float:
         trainer.fit(module, train_dataloaders=stream, ckpt_path=ckpt_path if resumed else None, weights_only=True)
         return math.inf  # rank 0 reports the run
 
-    history = [h for h in previous.get("history", []) if h["step"] <= start]
+    history = [h for h in previous.get("history", []) if h["step"] <= start] + _final_before(previous, start)
     # Who is running it: gan-report tells a job whose process is gone (killed, out of memory) from a running one.
     process = {"pid": os.getpid(), "host": socket.gethostname()}
     base = {"status": "running", "step": start, "max_steps": total, "objective": cfg.objective,
@@ -148,6 +148,14 @@ def _run(cfg: DictConfig, out: Path) -> float:
     results.write(metrics_path, result)
     log.info("%s: %s", status, ", ".join(f"{k}={v:.4g}" for k, v in final.items()) or error)
     return objective_value(result, cfg.objective)
+
+
+def _final_before(previous: dict, start: int) -> list[dict]:
+    """An extended run's earlier final evaluation, at the iteration it resumes from: one of its evaluations now."""
+    final = previous.get("metrics", {}).get("final")
+    if previous.get("status") != "completed" or previous.get("step") != start or not final:
+        return []
+    return [{"step": start, **final}]
 
 
 def _evaluation(cfg: DictConfig, data, device):

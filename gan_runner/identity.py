@@ -16,7 +16,9 @@ import json
 from pathlib import Path
 
 import hydra.utils
+import yaml
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from gan_runner.errors import FolderRefused
 
@@ -83,13 +85,25 @@ def of(cfg: DictConfig) -> dict:
     return {"config_hash": hashes(cfg), "data": data_content(cfg)}
 
 
+def saved_config(out: Path) -> DictConfig | None:
+    """The run's config.yaml; None when it is missing or cannot be read (cut short: the checkpoint and metrics.json
+    carry the identity too)."""
+    try:
+        saved = OmegaConf.load(out / "config.yaml")
+        OmegaConf.to_container(saved, resolve=True)
+        return saved
+    except (OSError, ValueError, yaml.YAMLError, OmegaConfBaseException):
+        return None
+
+
 def check_recorded(cfg: DictConfig, out: Path, previous: dict, now: dict) -> None:
     """Refuse a folder whose metrics.json or config.yaml (the one left when metrics.json is gone) records another
     training configuration, or whose metrics.json records other data."""
-    saved = out / "config.yaml"
-    recorded = [h for h in (previous.get("config_hash", {}).get("training"),
-                            saved.exists() and hashes(OmegaConf.load(saved))["training"]) if h]
-    if any(h != now["config_hash"]["training"] for h in recorded):
+    recorded = previous.get("config_hash", {}).get("training")
+    if recorded is None:  # metrics.json gone: config.yaml speaks for the run (when it can be read)
+        saved = saved_config(out)
+        recorded = saved and hashes(saved)["training"]
+    if recorded and recorded != now["config_hash"]["training"]:
         _refuse_other_training(cfg, out, "its metrics.json or config.yaml")
     _check_data(previous.get("data"), now["data"], out)
 
@@ -106,8 +120,7 @@ def check_checkpoint(cfg: DictConfig, out: Path, recorded: dict | None, now: dic
 
 def _refuse_other_training(cfg: DictConfig, out: Path, where: str) -> None:
     """Name the first key that differs from config.yaml, and what to do."""
-    saved = out / "config.yaml"
-    before = OmegaConf.load(saved) if saved.exists() else None
+    before = saved_config(out)
     old, new = parts(before)[0] if before else {}, parts(cfg)[0]
     changed = sorted(k for k in old.keys() | new.keys() if old.get(k, "<unset>") != new.get(k, "<unset>"))
     start = f"{out} holds a run of another configuration"

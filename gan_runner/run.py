@@ -118,7 +118,7 @@ def _run(cfg: DictConfig, out: Path) -> float:
     ])
     # Written only once everything is built: a refusal above (missing data or weights, impossible metrics
     # settings) leaves no file that looks like a run. The other ranks of a DDP run start from config.yaml.
-    OmegaConf.save(cfg, out / "config.yaml", resolve=True)
+    _save_config(cfg, out / "config.yaml")
     results.write(metrics_path, base)
     if resumed:
         log.info("resuming %s from iteration %d", out, start)
@@ -148,6 +148,13 @@ def _run(cfg: DictConfig, out: Path) -> float:
     results.write(metrics_path, result)
     log.info("%s: %s", status, ", ".join(f"{k}={v:.4g}" for k, v in final.items()) or error)
     return objective_value(result, cfg.objective)
+
+
+def _save_config(cfg: DictConfig, path: Path) -> None:
+    """config.yaml through a temporary file of this process: a crash mid-write never leaves it cut short."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    OmegaConf.save(cfg, tmp, resolve=True)
+    os.replace(tmp, path)
 
 
 def _final_before(previous: dict, start: int) -> list[dict]:
@@ -180,6 +187,6 @@ def _evaluate_again(cfg: DictConfig, out: Path, previous: dict, ckpt_path: Path,
     result = {**previous, **now, "objective": cfg.objective,
               "metrics": {"final": final, "best": results.best([], final, cfg.objective),
                           "protocol": evaluation.protocol}}
-    OmegaConf.save(cfg, out / "config.yaml", resolve=True)
+    _save_config(cfg, out / "config.yaml")
     results.write(out / "metrics.json", result)
     return objective_value(result, cfg.objective)

@@ -81,7 +81,7 @@ def validate(cfg: DictConfig, local_hardware: bool = True) -> None:
     for key, (kind, low, strict) in _NUMBERS.items():
         _number(cfg, key, kind, low, strict)
     directions.check_objective(cfg.objective)  # best, gan-report and the sweepers need to know which way is better
-    directions.check_reported(cfg.objective, cfg.data.kind, cfg.data.name)
+    directions.check_reported(cfg.objective, cfg.data.kind, cfg.data.name, cfg.variant.name)
     _combinations(cfg)
     instantiable(cfg)
     check_components(cfg)

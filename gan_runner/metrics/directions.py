@@ -38,6 +38,11 @@ UNRANKED = re.compile(r"(field|update)_eig\d+_(re|im)")
 # The ranking metrics of the data kinds that are not images (data.kind); every other one is an image metric.
 OF_KIND = {"points": {"modes", "hq_percent", "reverse_kl", "w1"},
            "dirac": {"distance", "converged", "field_max_re", "update_radius"}}
+# Image metrics that only some variants report: a variant's own (variant_metrics) and those of conditional samples.
+CONDITIONAL = {"cgan", "projection", "acgan"}
+ONLY_WITH = {"cluster_accuracy": {"catgan"}, "cluster_purity": {"catgan"}, "test_cluster_accuracy": {"catgan"},
+             "test_cluster_purity": {"catgan"}, "code_accuracy": {"infogan"}, "q_accuracy": {"infogan"},
+             "class_accuracy": CONDITIONAL, "intra_fid": CONDITIONAL}
 
 
 def known(name: str) -> bool:
@@ -62,14 +67,16 @@ def check_objective(name: str) -> None:
     raise UserError(f"objective={name} {what}: choose one of {ranking}")
 
 
-def check_reported(name: str, kind: str, data: str) -> None:
-    """`objective=name` must be a metric that an evaluation of this data kind reports: one line otherwise (a run
-    would end with no value for it and score as failed)."""
+def check_reported(name: str, kind: str, data: str, variant: str) -> None:
+    """`objective=name` must be a metric that an evaluation of this data kind and variant reports: one line
+    otherwise (a run would end with no value for it and score as failed)."""
     own = OF_KIND.get(kind)
     if own is None:
-        own = {m for m, way in BETTER.items() if way} - set().union(*OF_KIND.values())
+        own = {m for m, way in BETTER.items() if way and variant in ONLY_WITH.get(m, {variant})}
+        own -= set().union(*OF_KIND.values())
     if name not in own:
-        raise UserError(f"objective={name} is not reported on data={data} ({kind}): choose one of "
+        where = f"data={data} ({kind})" + (f" with variant={variant}" if kind == "image" else "")
+        raise UserError(f"objective={name} is not reported on {where}: choose one of "
                         f"{', '.join(sorted(m for m in own if not m.startswith(TEST)))}")
 
 

@@ -34,5 +34,5 @@ def test_evaluating_a_toy_run_changes_no_weight(cfg_factory, tmp_path, constrain
     assert_untouched(cfg_factory, tmp_path, [*TOY, f"constraint={constraint}"], every=3)
 
 
-def test_evaluating_an_image_run_changes_no_weight_or_statistic(cfg_factory, tmp_path):
+def test_evaluating_an_image_run_changes_no_weight_or_statistic(cfg_factory, seeded_cache, tmp_path):
     assert_untouched(cfg_factory, tmp_path, [*IMAGES, "constraint=sn"], every=2)

@@ -61,7 +61,7 @@ def test_computed_once_per_data_and_feature_space(lenet, mnist5k, tmp_path, monk
     assert len(list((tmp_path / "reference").glob("*.pt"))) == 3
 
 
-def test_standard_protocol_machinery_in_lenet_space(cfg_factory):
+def test_standard_protocol_machinery_in_lenet_space(cfg_factory, seeded_cache):
     """metrics=standard with the LeNet space: FID against all 1,797 digits, IS in 10 splits, no KID or PRDC."""
     cfg = cfg_factory(["data=digits", "model=mlp", "metrics=standard", "metrics.extractor=lenet",
                        "metrics.num_samples=1000"])

@@ -35,7 +35,8 @@ def hparams_view(logdir) -> dict[str, dict]:
                      "session_status": api_pb2.Status.Name(g.sessions[0].status)} for g in groups}
 
 
-def test_the_hparams_view_lists_each_job_with_its_loss_seed_and_final_fid(tmp_path):
+@pytest.mark.heavy
+def test_the_hparams_view_lists_each_job_with_its_loss_seed_and_final_fid(tmp_path, seeded_cache):
     sweep = tmp_path / "sweep"
     out = run_cli(["-m", f"hydra.sweep.dir={sweep}", *IMAGE_JOBS, "loss=ns,hinge,wasserstein", "seed=1"], tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]

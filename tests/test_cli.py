@@ -11,18 +11,45 @@ import pytest
 from PIL import Image
 
 from gan_runner import results
+from gan_runner.cli import main
 
 FAST = ["data=ring", "model=mlp", "model.width=16", "trainer.max_steps=6", "metrics.every_n_steps=3",
         "metrics.num_samples=200", "trainer.enable_progress_bar=false"]
 
 
+def command_env(tmp_path):
+    return {"GAN_RUNNER_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline",
+            "TORCH_HOME": str(tmp_path / "torch")}  # no Inception weights, whatever this machine holds
+
+
 def gan_runner(args, tmp_path, **kw):
-    env = {**os.environ, "GAN_RUNNER_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline",
-           "TORCH_HOME": str(tmp_path / "torch")}  # no Inception weights, whatever this machine holds
     return subprocess.run([sys.executable, "-m", "gan_runner", *args], capture_output=True, text=True,
-                          env=env, cwd=tmp_path, timeout=300, **kw)
+                          env={**os.environ, **command_env(tmp_path)}, cwd=tmp_path, timeout=300, **kw)
 
 
+@pytest.fixture
+def refused(tmp_path, monkeypatch, capsys):
+    """refused(args) -> the stderr of `gan-runner args...` that must exit with code 2, through the command's entry
+    point in this process: a refusal comes before any work, and a fresh process would spend its seconds importing
+    torch (test_a_refusal_is_one_line_from_the_command_itself runs one as a user does)."""
+    def run(args, env=None):
+        for name, value in {**command_env(tmp_path), **(env or {})}.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setattr(sys, "argv", ["gan-runner", *args])
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exited:
+            main()
+        assert exited.value.code == 2
+        return capsys.readouterr().err
+
+    return run
+
+
+@pytest.mark.heavy
 def test_help_lists_groups_and_options(tmp_path):
     out = gan_runner(["--help"], tmp_path)
     assert out.returncode == 0
@@ -38,6 +65,7 @@ def test_help_lists_groups_and_options(tmp_path):
     assert all(f"{name} (" in out.stdout for name in launchers)  # Hydra's own group, listed by our footer
 
 
+@pytest.mark.heavy
 def test_a_run_writes_its_results(tmp_path):
     run_dir = tmp_path / "run"
     out = gan_runner([*FAST, f"hydra.run.dir={run_dir}", "logger=tensorboard"], tmp_path)
@@ -110,29 +138,38 @@ BAD = [
 
 
 @pytest.mark.parametrize("args, message", BAD, ids=[" ".join(a) for a, _ in BAD])
-def test_bad_input_is_one_line_before_any_work(tmp_path, args, message):
+def test_bad_input_is_one_line_before_any_work(tmp_path, refused, args, message):
     run_dir = tmp_path / "run"
-    out = gan_runner([*args, f"hydra.run.dir={run_dir}", f"hydra.sweep.dir={run_dir}"], tmp_path)
-    assert out.returncode == 2
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], out.stderr
-    assert "Traceback" not in out.stderr
+    stderr = refused([*args, f"hydra.run.dir={run_dir}", f"hydra.sweep.dir={run_dir}"])
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], stderr
+    assert "Traceback" not in stderr
     assert not run_dir.exists()
 
 
-def test_wandb_online_without_credentials_is_refused(tmp_path):
+@pytest.mark.heavy
+def test_a_refusal_is_one_line_from_the_command_itself(tmp_path):
+    """The installed entry point as a user starts it: a fresh process whose imports print nothing either."""
     run_dir = tmp_path / "run"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
-    out = subprocess.run([sys.executable, "-m", "gan_runner", "logger=wandb", "logger.offline=false",
-                          f"hydra.run.dir={run_dir}"], capture_output=True, text=True, cwd=tmp_path, timeout=300,
-                         env={**env, "HOME": str(tmp_path), "NETRC": str(tmp_path / "netrc")})
+    out = gan_runner(["loss=foo", f"hydra.run.dir={run_dir}"], tmp_path)
     assert out.returncode == 2
-    assert out.stderr.strip().splitlines() == ["gan-runner: error: logger.offline=false needs wandb credentials for "
-                                               "api.wandb.ai: run `wandb login` (or set WANDB_API_KEY), or keep "
-                                               "logger.offline=true and `wandb sync` later"]
+    assert out.stderr.strip().splitlines() == ["gan-runner: error: unknown option loss=foo: choose one of fgan, hinge, "
+                                               "ls, minimax, ml, ns, ragan, rsgan, wasserstein"]
+    assert out.stdout == "" and not run_dir.exists()
+
+
+def test_wandb_online_without_credentials_is_refused(tmp_path, refused):
+    run_dir = tmp_path / "run"
+    env = {**{k: None for k in os.environ if k.startswith("WANDB_")}, "WANDB_MODE": None, "HOME": str(tmp_path),
+           "NETRC": str(tmp_path / "netrc")}
+    stderr = refused(["logger=wandb", "logger.offline=false", f"hydra.run.dir={run_dir}"], env)
+    assert stderr.strip().splitlines() == ["gan-runner: error: logger.offline=false needs wandb credentials for "
+                                           "api.wandb.ai: run `wandb login` (or set WANDB_API_KEY), or keep "
+                                           "logger.offline=true and `wandb sync` later"]
     assert not run_dir.exists()
 
 
+@pytest.mark.heavy
 def test_a_dirac_run_writes_its_trajectory_picture_and_metrics(tmp_path):
     run_dir = tmp_path / "run"
     out = gan_runner(["experiment=dirac", "loss=minimax", "constraint=r1", "constraint.r1.gamma=0.3",
@@ -155,6 +192,7 @@ def test_a_dirac_run_writes_its_trajectory_picture_and_metrics(tmp_path):
     assert [h["step"] for h in result["history"]] == [100, 200]
 
 
+@pytest.mark.heavy
 def test_missing_data_names_the_path_and_the_download_option(tmp_path):
     run_dir = tmp_path / "run"
     out = gan_runner(["data=mnist", f"data.root={tmp_path / 'nowhere'}", f"hydra.run.dir={run_dir}"], tmp_path)
@@ -164,15 +202,15 @@ def test_missing_data_names_the_path_and_the_download_option(tmp_path):
     assert not (run_dir / "metrics.json").exists() and not (run_dir / "config.yaml").exists()
 
 
-def test_an_impossible_evaluation_is_refused_before_any_file_of_a_run(tmp_path):
+def test_an_impossible_evaluation_is_refused_before_any_file_of_a_run(tmp_path, refused):
     run_dir = tmp_path / "run"
-    out = gan_runner(["data=ring", "model=mlp", "metrics.num_samples=100000", f"hydra.run.dir={run_dir}"], tmp_path)
-    assert out.returncode == 2
-    assert out.stderr.strip().splitlines() == ["gan-runner: error: metrics.num_samples=100000 exceeds the 50000 "
-                                               "training points of data=ring: set metrics.num_samples to at most 50000"]
+    stderr = refused(["data=ring", "model=mlp", "metrics.num_samples=100000", f"hydra.run.dir={run_dir}"])
+    assert stderr.strip().splitlines() == ["gan-runner: error: metrics.num_samples=100000 exceeds the 50000 "
+                                           "training points of data=ring: set metrics.num_samples to at most 50000"]
     assert not (run_dir / "metrics.json").exists() and not (run_dir / "config.yaml").exists()
 
 
+@pytest.mark.heavy
 def test_corrupt_checkpoint_is_refused_and_kept(tmp_path):
     run_dir = tmp_path / "run"
     (run_dir / "checkpoints").mkdir(parents=True)
@@ -210,17 +248,17 @@ FOLDER_BAD = [
 
 
 @pytest.mark.parametrize("args, message", FOLDER_BAD, ids=[" ".join(a) for a, _ in FOLDER_BAD])
-def test_bad_folder_input_is_one_line_before_any_decoding(tmp_path, flat_folder, args, message):
+def test_bad_folder_input_is_one_line_before_any_decoding(tmp_path, refused, flat_folder, args, message):
     run_dir = tmp_path / "run"
     given = [a.format(root=flat_folder) for a in args]
-    out = gan_runner(["data=folder", f"data.root={flat_folder}", *given, f"hydra.run.dir={run_dir}"], tmp_path)
-    assert out.returncode == 2
-    lines = out.stderr.strip().splitlines()
+    stderr = refused(["data=folder", f"data.root={flat_folder}", *given, f"hydra.run.dir={run_dir}"])
+    lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("gan-runner: error: ")
     assert message.format(root=flat_folder) in lines[0]
     assert not run_dir.exists() and not (tmp_path / "cache").exists()  # nothing decoded, nothing written
 
 
+@pytest.mark.heavy
 def test_an_unlabelled_folder_trains_with_the_default_metrics(tmp_path, flat_folder):
     run_dir = tmp_path / "run"
     out = gan_runner(["data=folder", f"data.root={flat_folder}", "data.image_size=16", "data.batch_size=8",

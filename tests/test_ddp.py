@@ -15,10 +15,11 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from omegaconf import OmegaConf
 
-from gan_runner import distributed, identity, preflight, results
+from gan_runner import distributed, identity, preflight, rank, results
 from gan_runner.errors import UserError
 from gan_runner.metrics.image import frechet_distance
 from gan_runner.metrics.reference import Reference, moments
+from gan_runner.run import run
 
 # An MLP GAN without BatchNorm, with a gradient penalty (its epsilons are per-sample draws), two D steps per G step and
 # an EMA: every per-sample draw and every player's gradients must be shared out and averaged right.
@@ -37,18 +38,24 @@ IMAGES = ["data=digits", "model=mlp", "model.width=16", "model.depth=2", "model.
           "trainer.enable_progress_bar=false"]
 
 
+TWO, ONE = ["trainer.devices=2", "data.batch_size=32"], ["trainer.devices=1", "data.batch_size=64"]
+# InfoGAN adds a head on D's trunk (Q) and draws its codes per sample: both must be shared out like the rest. With
+# SGD: under Adam, its information terms leave D gradients near zero whose rounding (summation order differs across
+# 1 and 2 processes) Adam's normalization blows up to 1e-4 relative; SGD shows the runs agree to 1e-7. Q without
+# its BatchNorm: batch statistics are per rank unless trainer.sync_batchnorm=true (README, several devices).
+# The gan's run is also the uninterrupted one of the resume test: long enough to be killed after its first
+# checkpoint and before its end.
+GAN_STEPS = 40
+VARIANTS = {"gan": [f"trainer.max_steps={GAN_STEPS}", "checkpoint_every_n_steps=10"],
+            "infogan": ["trainer.max_steps=10", "variant=infogan", "variant.q_norm=none", "optimizer=sgd"]}
+
+
 def command(args, run_dir, settings=SETTINGS):
     return [sys.executable, "-m", "gan_runner", *settings, *args, f"hydra.run.dir={run_dir}"]
 
 
 def env(cache):
     return {**os.environ, "GAN_RUNNER_CACHE": str(cache), "OMP_NUM_THREADS": "1"}
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    """One cache for the file's runs: the LeNet of the digits is trained by the first image run only."""
-    return tmp_path_factory.mktemp("cache")
 
 
 def gan_runner(args, run_dir, tmp_path, settings=SETTINGS, cache=None):
@@ -58,44 +65,70 @@ def gan_runner(args, run_dir, tmp_path, settings=SETTINGS, cache=None):
     return out
 
 
+def one_process(cfg_factory, args, run_dir, cache, settings=SETTINGS):
+    """The reference run on one process, in this one: a fresh process would add nothing but its imports."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the command's runs (OMP_NUM_THREADS=1)
+    try:
+        run(cfg_factory([*settings, *args, f"metrics.cache_dir={cache}"], run_dir))
+    finally:
+        torch.set_num_threads(threads)
+
+
 def weights(run_dir):
     return torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
 
 
-# InfoGAN adds a head on D's trunk (Q) and draws its codes per sample: both must be shared out like the rest. With
-# SGD: under Adam, its information terms leave D gradients near zero whose rounding (summation order differs across
-# 1 and 2 processes) Adam's normalization blows up to 1e-4 relative; SGD shows the runs agree to 1e-7. Q without
-# its BatchNorm: batch statistics are per rank unless trainer.sync_batchnorm=true (README, several devices).
-@pytest.mark.parametrize("variant", [[], ["variant=infogan", "variant.q_norm=none", "optimizer=sgd"]],
-                         ids=["gan", "infogan"])
-def test_two_processes_train_as_one_process_with_the_global_batch(tmp_path, variant):
-    two, one = tmp_path / "two", tmp_path / "one"
-    gan_runner(["trainer.devices=2", "data.batch_size=32", "trainer.max_steps=10", *variant], two, tmp_path)
-    gan_runner(["trainer.devices=1", "data.batch_size=64", "trainer.max_steps=10", *variant], one, tmp_path)
-    a, b = weights(two), weights(one)
-    assert a.keys() == b.keys() and any(k.startswith("ema.") for k in a)
-    assert not variant or any(".heads.q." in k for k in a)
+def assert_same_weights(a, b, exact=False):
+    assert a.keys() == b.keys()
+    tolerance = {"rtol": 0, "atol": 0} if exact else {"rtol": 1e-5, "atol": 1e-6}
     for key in a:
-        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6, msg=key)
+        torch.testing.assert_close(a[key], b[key], **tolerance, msg=key)
+
+
+@pytest.fixture(scope="module")
+def two_processes(tmp_path_factory):
+    """variant -> the folder of its run on two processes, made once for the tests that read it."""
+    made = {}
+
+    def get(variant):
+        if variant not in made:
+            tmp = tmp_path_factory.mktemp(variant)
+            gan_runner([*TWO, *VARIANTS[variant]], tmp / "two", tmp)
+            made[variant] = tmp / "two"
+        return made[variant]
+
+    return get
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_two_processes_train_as_one_process_with_the_global_batch(tmp_path, cfg_factory, two_processes, variant):
+    two, one = two_processes(variant), tmp_path / "one"
+    one_process(cfg_factory, [*ONE, *VARIANTS[variant]], one, tmp_path / "cache")
+    a, b = weights(two), weights(one)
+    assert any(k.startswith("ema.") for k in a)
+    assert variant == "gan" or any(".heads.q." in k for k in a)
+    assert_same_weights(a, b)
     # rank 0 alone evaluated and wrote; its numbers are those of a one-process evaluation
     ra, rb = results.read(two / "metrics.json"), results.read(one / "metrics.json")
     assert ra["status"] == rb["status"] == "completed"
-    assert [h["step"] for h in ra["history"]] == [h["step"] for h in rb["history"]] == [5]
+    assert [h["step"] for h in ra["history"]] == [h["step"] for h in rb["history"]] == list(range(5, ra["step"], 5))
     assert ra["metrics"]["final"]["w1"] == pytest.approx(rb["metrics"]["final"]["w1"], rel=1e-3)
     assert not list(two.glob("checkpoints/*.tmp"))
 
 
-def test_image_data_on_two_processes_trains_and_evaluates_as_one_process(tmp_path, cache):
+@pytest.mark.heavy
+def test_image_data_on_two_processes_trains_and_evaluates_as_one_process(tmp_path, cfg_factory, seeded_cache):
     """Rank 0 evaluates alone while rank 1 trains on (no metric gathers over the ranks, distributed.alone), and the
     BatchNorm layers normalize with the global batch's statistics: weights, running statistics, history and final
     metrics are those of one process with the global batch."""
     two, one = tmp_path / "two", tmp_path / "one"
-    gan_runner(["trainer.devices=1", "data.batch_size=64"], one, tmp_path, IMAGES, cache)  # trains the LeNet
-    gan_runner(["trainer.devices=2", "data.batch_size=32"], two, tmp_path, IMAGES, cache)
+    one_process(cfg_factory, ONE, one, seeded_cache, IMAGES)
+    gan_runner(TWO, two, tmp_path, IMAGES, seeded_cache)
     a, b = weights(two), weights(one)
-    assert a.keys() == b.keys() and any(k.endswith("running_var") for k in a)
-    for key in a:
-        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6, msg=key)
+    assert any(k.endswith("running_var") for k in a)
+    assert_same_weights(a, b)
     ra, rb = results.read(two / "metrics.json"), results.read(one / "metrics.json")
     assert ra["status"] == rb["status"] == "completed"
     assert [h["step"] for h in ra["history"]] == [h["step"] for h in rb["history"]] == [5]
@@ -138,26 +171,23 @@ def test_rank_0_evaluates_without_waiting_for_the_training_ranks(tmp_path):
     assert zero["step"] == one["step"] == 0.5  # and the ranks still meet in step
 
 
-def test_consensus_on_two_processes_is_consensus_on_the_global_batch(tmp_path):
+@pytest.mark.heavy
+def test_consensus_on_two_processes_is_consensus_on_the_global_batch(tmp_path, cfg_factory):
     """The field v is averaged over the ranks before ‖v‖² is formed: two processes regularize the global batch's
     field, exactly as one process with the global batch does (not the mean of each rank's ‖v_r‖²)."""
     settings = [s for s in SETTINGS if not s.startswith(("optimizer.n_critic", "metrics.every_n_steps"))]
     args = ["optimizer.update=simultaneous", "optimizer.consensus=0.5", "trainer.max_steps=4",
             "metrics.every_n_steps=0"]
     two, one = tmp_path / "two", tmp_path / "one"
-    gan_runner([*args, "trainer.devices=2", "data.batch_size=32"], two, tmp_path, settings)
-    gan_runner([*args, "trainer.devices=1", "data.batch_size=64"], one, tmp_path, settings)
-    a, b = weights(two), weights(one)
-    for key in a:
-        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6, msg=key)
+    gan_runner([*args, *TWO], two, tmp_path, settings)
+    one_process(cfg_factory, [*args, *ONE], one, tmp_path / "cache", settings)
+    assert_same_weights(weights(two), weights(one))
 
 
-def test_two_processes_killed_and_resumed_end_where_an_uninterrupted_run_does(tmp_path):
-    args = ["trainer.devices=2", "data.batch_size=32", "trainer.max_steps=150", "checkpoint_every_n_steps=10",
-            "metrics.every_n_steps=0"]
-    straight, killed = tmp_path / "straight", tmp_path / "killed"
-    gan_runner(args, straight, tmp_path)
-
+@pytest.mark.heavy
+def test_two_processes_killed_and_resumed_end_where_an_uninterrupted_run_does(tmp_path, two_processes):
+    args = [*TWO, *VARIANTS["gan"]]
+    straight, killed = two_processes("gan"), tmp_path / "killed"
     victim = subprocess.Popen(command(args, killed), env=env(tmp_path / "cache"), cwd=tmp_path, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -167,15 +197,14 @@ def test_two_processes_killed_and_resumed_end_where_an_uninterrupted_run_does(tm
     os.killpg(victim.pid, signal.SIGKILL)  # both ranks, as a preemption or an out-of-memory kill would
     victim.wait()
     interrupted = results.read(killed / "metrics.json")
-    assert interrupted["status"] == "running" and interrupted["step"] < 150
+    assert interrupted["status"] == "running" and interrupted["step"] < GAN_STEPS
 
     gan_runner(args, killed, tmp_path)
     assert results.read(killed / "metrics.json")["status"] == "completed"
-    a, b = weights(straight), weights(killed)
-    for key in a:
-        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+    assert_same_weights(weights(straight), weights(killed), exact=True)
 
 
+@pytest.mark.heavy
 def test_a_stuck_rank_ends_the_run_in_one_line_within_the_timeout(tmp_path):
     """Rank 1 stopped (SIGSTOP) mid-training: rank 0's next collective gives up after trainer.ddp_timeout_s, it
     ends the run with a one-line error and kills the stopped rank."""
@@ -222,15 +251,17 @@ def test_a_run_stopped_by_the_timeout_resumes_with_a_longer_one(cfg_factory):
     assert identity.hashes(short) == identity.hashes(long)
 
 
-def test_a_rank_above_0_ends_on_an_error_in_one_line(tmp_path, cfg_factory):
-    """A rank > 0 (started as `python -m gan_runner.rank config.yaml`) that fails, on a RankLost when rank 0
-    evaluates for longer than the timeout, prints one line and exits 2, which ends rank 0 too (Lightning's
-    observer). Any UserError takes that path: here the config's own."""
+def test_a_rank_above_0_ends_on_an_error_in_one_line(tmp_path, cfg_factory, monkeypatch, capsys):
+    """A rank > 0 (started as `python -m gan_runner.rank config.yaml`, as every two-process run here does) that
+    fails, on a RankLost when rank 0 evaluates for longer than the timeout, prints one line and exits 2, which ends
+    rank 0 too (Lightning's observer). Any UserError takes that path: here the config's own."""
     config = tmp_path / "config.yaml"
     OmegaConf.save(cfg_factory(["trainer.ddp_timeout_s=-1"], tmp_path / "run"), config, resolve=True)
-    out = subprocess.run([sys.executable, "-m", "gan_runner.rank", str(config)], capture_output=True, text=True,
-                         env={**env(tmp_path / "cache"), "LOCAL_RANK": "1"}, timeout=120)
-    assert out.returncode == 2
-    assert out.stderr.strip().splitlines() == [
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(sys, "argv", ["gan_runner.rank", str(config)])
+    with pytest.raises(SystemExit) as exited:
+        rank.main()
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
         "gan-runner: error: trainer.ddp_timeout_s=-1: give the seconds a rank may wait for the others, a number > 0 "
         "above the time of one evaluation (e.g. 600)"]

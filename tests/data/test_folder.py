@@ -1,7 +1,7 @@
 """Image folders through the real loader: PNG files written here, listed, decoded once into the cache, mapped."""
+import multiprocessing
 import os
-import subprocess
-import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -192,32 +192,37 @@ def test_reading_every_pixel_adds_page_cache_not_private_memory(tmp_path):
     assert _rss_kib("RssFile") - file > size_kib // 2
 
 
-RACER = """
-import os, sys, time
-from gan_runner.data import decoded
-from gan_runner.data.sources import image_folder
-root, cache, here = sys.argv[1:4]
-real = decoded.decode_into
-def slow(*args):
-    with open(os.path.join(here, "decodes.log"), "a") as log:
-        log.write("decode\\n")
-    time.sleep(1.0)  # a wide window for the other jobs to race into
-    real(*args)
-decoded.decode_into = slow
-open(os.path.join(here, f"ready.{os.getpid()}"), "w").close()
-while len([name for name in os.listdir(here) if name.startswith("ready.")]) < 4:  # start together
-    time.sleep(0.01)
-print(int(image_folder(root, 8, 3, cache).x.sum()))
-"""
+def _racer(root, cache, here, racers):
+    """One job that decodes the folder, slowly, once all `racers` are ready; its pixel sum in here/sum.<pid>."""
+    torch.set_num_threads(1)  # no OpenMP pool of the parent's in this fork
+    real = decoded.decode_into
+
+    def slow(*args):
+        with open(here / "decodes.log", "a") as log:
+            log.write("decode\n")
+        time.sleep(1.0)  # a wide window for the other jobs to race into
+        real(*args)
+
+    decoded.decode_into = slow  # in this forked process only
+    (here / f"ready.{os.getpid()}").touch()
+    while len(list(here.glob("ready.*"))) < racers:  # start together
+        time.sleep(0.01)
+    (here / f"sum.{os.getpid()}").write_text(str(int(image_folder(str(root), 8, 3, str(cache)).x.sum())))
 
 
 def test_jobs_started_together_decode_once(tmp_path):
+    """Four processes (forked from this one, which has imported torch already: fresh ones would spend their
+    seconds on it) decode one folder into one cache at the same moment: one decodes, the others wait and map it."""
     root, cache, here = noise_folder(tmp_path / "images", 6), tmp_path / "cache", tmp_path / "jobs"
     here.mkdir()
-    jobs = [subprocess.Popen([sys.executable, "-c", RACER, str(root), str(cache), str(here)],
-                             stdout=subprocess.PIPE, text=True) for _ in range(4)]
-    sums = [job.communicate(timeout=120)[0].strip() for job in jobs]
-    assert [job.returncode for job in jobs] == [0] * 4
+    fork = multiprocessing.get_context("fork")
+    jobs = [fork.Process(target=_racer, args=(root, cache, here, 4)) for _ in range(4)]
+    for job in jobs:
+        job.start()
+    for job in jobs:
+        job.join(timeout=120)
+    assert [job.exitcode for job in jobs] == [0] * 4
     assert (here / "decodes.log").read_text() == "decode\n"
-    assert len(set(sums)) == 1 and int(sums[0]) > 0
+    sums = {path.read_text() for path in here.glob("sum.*")}
+    assert len(sums) == 1 and int(sums.pop()) > 0
     assert len(cached_files(cache)) == 1 and cached_files(cache)[0].endswith(".npy")  # no temporary file left

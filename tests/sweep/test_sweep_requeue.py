@@ -8,10 +8,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
-from conftest import TINY, cli_env, run_cli
+from conftest import TINY, cli_env
 
 from gan_runner import results
+from gan_runner.run import run
 
 SETTINGS = [*TINY, "model.width=16", "data.batch_size=64", "trainer.max_steps=200", "checkpoint_every_n_steps=20"]
 
@@ -35,7 +37,8 @@ def wait_for(condition, timeout=120.0):
         time.sleep(0.05)
 
 
-def test_preempted_job_is_requeued_and_resumes(tmp_path):
+@pytest.mark.heavy
+def test_preempted_job_is_requeued_and_resumes(tmp_path, cfg_factory):
     sweep = tmp_path / "sweep"
     launcher = subprocess.Popen(
         [sys.executable, "-m", "gan_runner", "-m", "hydra/launcher=submitit_local", f"hydra.sweep.dir={sweep}",
@@ -53,8 +56,13 @@ def test_preempted_job_is_requeued_and_resumes(tmp_path):
     result = results.read(job / "metrics.json")
     assert (result["status"], result["step"]) == ("completed", 200)
 
-    straight = run_cli([*SETTINGS, f"hydra.run.dir={tmp_path / 'straight'}"], tmp_path)
-    assert straight.returncode == 0, straight.stderr[-3000:]
+    # the uninterrupted run in this process, on one thread as the job's (a fresh process would only add its imports)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        run(cfg_factory(SETTINGS, tmp_path / "straight"))
+    finally:
+        torch.set_num_threads(threads)
     requeued, uninterrupted = (torch.load(d / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
                                for d in (job, tmp_path / "straight"))
     for key in uninterrupted:

@@ -9,6 +9,7 @@ SETTINGS = ["data=digits", "model=mlp", "trainer.max_steps=2", "metrics.every_n_
             "trainer.enable_progress_bar=false"]
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("blocked", ["a file in its place", "a read-only folder"])
 def test_an_unwritable_cache_is_one_line_before_any_training(tmp_path, blocked):
     cache, run_dir = tmp_path / "cache", tmp_path / "run"

@@ -96,6 +96,7 @@ def test_a_run_cannot_be_shortened(cfg_factory, tmp_path):
         run(cfg_factory([*TOY, "trainer.max_steps=3"], out))
 
 
+@pytest.mark.heavy
 def test_a_sweep_run_again_in_its_folder_runs_only_what_is_missing(tmp_path):
     sweep = tmp_path / "sweep"
     args = [sys.executable, "-m", "gan_runner", "-m", f"hydra.sweep.dir={sweep}", *TOY, "trainer.max_steps=3"]

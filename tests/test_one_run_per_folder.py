@@ -37,6 +37,7 @@ def finish(procs):
     return [(p.wait(timeout=300), p.stderr.read()) for p in procs]
 
 
+@pytest.mark.heavy
 def test_a_folder_in_use_is_refused_and_freed_when_its_holder_is_killed(cfg_factory, tmp_path):
     out = tmp_path / "run"
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(out)], stdout=subprocess.PIPE, text=True)

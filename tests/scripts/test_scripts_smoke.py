@@ -91,6 +91,7 @@ def test_a_script_runs_in_this_process(name, started, tmp_path, monkeypatch, cap
     assert expected in capsys.readouterr().out
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("name", OWN_PROCESS)
 def test_a_script_runs_in_its_own_process(name, started, tmp_path):
     done = started[name].result() if name in started else own_process(name, tmp_path / "run")

@@ -1,6 +1,7 @@
 """A seeded Optuna study run again in its folder continues its sampler: new parameters, no cached repeats, and the
 same sessions propose the same parameters again."""
 import optuna
+import pytest
 from conftest import job_dirs
 
 from gan_runner.sweep.sampler import continued_tpe
@@ -31,6 +32,7 @@ def test_a_continued_session_proposes_new_parameters_repeatably(tmp_path):
     assert fresh == first  # a new study proposes what a plain sampler with that seed does
 
 
+@pytest.mark.heavy
 def test_the_preset_run_twice_in_its_folder_explores_new_trials(gan_runner, tmp_path):
     sweep = tmp_path / "sweep"
     command = ["-m", "sweep=optuna_lr", f"hydra.sweep.dir={sweep}", "hydra.sweeper.n_trials=2",

@@ -77,6 +77,7 @@ def test_a_study_that_minimizes_an_accuracy_is_refused():
     check(["sweep=optuna_lr", *toy], multirun=True)  # the preset's direction follows the objective
 
 
+@pytest.mark.heavy
 def test_an_optuna_study_of_an_accuracy_maximizes_it_and_ranks_a_diverged_trial_last(gan_runner, tmp_path):
     sweep = tmp_path / "sweep"
     out = gan_runner(["-m", "sweep=optuna_lr", "objective=hq_percent", f"hydra.sweep.dir={sweep}",

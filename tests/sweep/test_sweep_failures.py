@@ -21,6 +21,7 @@ def partly_failed(tmp_path_factory):
     return out, tmp / "sweep"
 
 
+@pytest.mark.heavy
 def test_failed_jobs_are_recorded_and_the_sweep_goes_on(partly_failed):
     out, sweep = partly_failed
     assert out.returncode == 0, out.stderr[-3000:]
@@ -35,6 +36,7 @@ def test_failed_jobs_are_recorded_and_the_sweep_goes_on(partly_failed):
     assert all("enable_progress_bar" not in d.name for d in dirs)
 
 
+@pytest.mark.heavy
 def test_report_of_a_partly_failed_sweep(partly_failed, tmp_path):
     _, sweep = partly_failed
     out = run_cli([str(sweep)], tmp_path, module="gan_runner.sweep.report")
@@ -55,6 +57,7 @@ def test_report_of_a_partly_failed_sweep(partly_failed, tmp_path):
         assert (sweep / plot).stat().st_size > 10_000 and f"]({plot})" in report
 
 
+@pytest.mark.heavy
 def test_abort_on_failure_when_asked(gan_runner, tmp_path):
     sweep = tmp_path / "sweep"
     out = gan_runner(["-m", f"hydra.sweep.dir={sweep}", BROKEN, "sweep.continue_on_failure=false"])
@@ -62,6 +65,7 @@ def test_abort_on_failure_when_asked(gan_runner, tmp_path):
     assert [results.read(d / "metrics.json")["status"] for d in job_dirs(sweep)] == ["failed"]
 
 
+@pytest.mark.heavy
 def test_a_failure_before_the_run_starts_is_recorded_too(gan_runner, tmp_path):
     """Placing a job (threads, GPU slot, imports) can fail as well: it is recorded and the sweep goes on."""
     sweep = tmp_path / "sweep"
@@ -73,6 +77,7 @@ def test_a_failure_before_the_run_starts_is_recorded_too(gan_runner, tmp_path):
         assert result["job"]["pid"] > 0
 
 
+@pytest.mark.heavy
 def test_a_damaged_metrics_json_is_recorded_as_a_failure_and_kept_beside(gan_runner, tmp_path):
     sweep = tmp_path / "sweep"
     assert gan_runner(["-m", f"hydra.sweep.dir={sweep}", "seed=0"]).returncode == 0

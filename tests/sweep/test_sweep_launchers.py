@@ -2,6 +2,7 @@
 import itertools
 import json
 
+import pytest
 from conftest import job_dirs
 
 from gan_runner import results
@@ -11,6 +12,7 @@ def job_records(sweep):
     return [results.read(d / "metrics.json") for d in job_dirs(sweep)]
 
 
+@pytest.mark.heavy
 def test_parallel_cpu_grid(gan_runner, tmp_path):
     sweep = tmp_path / "sweep"
     out = gan_runner(["-m", "hydra/launcher=cpus", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}",
@@ -26,6 +28,7 @@ def test_parallel_cpu_grid(gan_runner, tmp_path):
     assert overlapping, f"no two jobs ran at the same time: {spans}"
 
 
+@pytest.mark.heavy
 def test_gpu_slots_are_never_shared(gan_runner, tmp_path):
     """Four jobs over two simulated GPU slots: each job holds one slot and no two jobs hold one slot at once
     (test_sweep_slots.py checks which GPU each slot shows its job)."""
@@ -43,6 +46,7 @@ def test_gpu_slots_are_never_shared(gan_runner, tmp_path):
             assert a["released_at"] < b["claimed_at"] or b["released_at"] < a["claimed_at"], (a, b)
 
 
+@pytest.mark.heavy
 def test_gpu_launcher_without_gpus_is_one_line(gan_runner, tmp_path):
     out = gan_runner(["-m", "hydra/launcher=gpus", "seed=0,1"], env={"CUDA_VISIBLE_DEVICES": ""})
     assert out.returncode == 2

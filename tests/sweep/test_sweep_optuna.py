@@ -2,12 +2,14 @@
 import math
 
 import optuna
+import pytest
 from conftest import job_dirs
 from omegaconf import OmegaConf
 
 from gan_runner import results
 
 
+@pytest.mark.heavy
 def test_a_diverged_trial_does_not_end_the_study(gan_runner, tmp_path):
     sweep = tmp_path / "sweep"
     out = gan_runner(["-m", "sweep=optuna_lr", f"hydra.sweep.dir={sweep}", "hydra/sweeper/sampler=grid",

@@ -15,6 +15,7 @@ def composed(overrides):
         return compose("config", overrides=overrides, return_hydra_config=True)
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("name", GRIDS)
 def test_every_job_of_a_grid_is_valid(name):
     params = composed([f"sweep={name}"]).hydra.sweeper.params

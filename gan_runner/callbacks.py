@@ -16,12 +16,15 @@ class PeriodicEvaluation(L.Callback):
     def __init__(self, evaluation, every: int, last: int, samples_dir: Path, history: list, on_result):
         self.evaluation, self.every, self.last = evaluation, every, last
         self.samples_dir, self.history, self.on_result = samples_dir, history, on_result
+        self.seconds = 0.0  # spent evaluating inside training: the run's training time leaves it out
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
         # The last iteration is evaluated by the run itself, on the full protocol.
         if self.every <= 0 or module.iteration % self.every or module.iteration >= self.last:
             return
+        began = time.perf_counter()
         result = self.evaluation(module, self.samples_dir / f"step_{module.iteration:06d}.png")
+        self.seconds += time.perf_counter() - began
         self.history.append({"step": module.iteration, **result})
         dashboard.log_evaluation(trainer.logger, result, module.iteration)
         self.on_result(self.history)

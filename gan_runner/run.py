@@ -111,10 +111,12 @@ def _run(cfg: DictConfig, out: Path) -> float:
 
     evaluation = _evaluation(cfg, data, trainer.strategy.root_device)
     first_step = FirstStepTime()
+    periodic = PeriodicEvaluation(evaluation, cfg.metrics.every_n_steps, total, out / "samples", history,
+                                  checkpoint_written)
     trainer.callbacks.extend([
         *getattr(evaluation, "callbacks", []),  # what an evaluation records during training (a game's trajectory)
         first_step,
-        PeriodicEvaluation(evaluation, cfg.metrics.every_n_steps, total, out / "samples", history, checkpoint_written),
+        periodic,
     ])
     # Written only once everything is built: a refusal above (missing data or weights, impossible metrics
     # settings) leaves no file that looks like a run. The other ranks of a DDP run start from config.yaml.
@@ -131,6 +133,7 @@ def _run(cfg: DictConfig, out: Path) -> float:
             trainer.fit(module, train_dataloaders=stream, ckpt_path=ckpt_path if resumed else None, weights_only=True)
         except Diverged as exc:
             status, error = "diverged", str(exc)
+        trained = time.time() - started - periodic.seconds
         if status == "completed":
             final = evaluation(module, out / "samples" / "final.png")
         record.finish(status, final, module.iteration)
@@ -140,6 +143,8 @@ def _run(cfg: DictConfig, out: Path) -> float:
         "error": error,
         "step": module.iteration,
         "wall_time_s": round(previous.get("wall_time_s", 0.0) * bool(resumed) + time.time() - started, 2),
+        # Seconds in trainer.fit less its periodic evaluations (setup and checkpoints included), over every resume.
+        "train_time_s": round(previous.get("train_time_s", 0.0) * bool(resumed) + trained, 2),
         "first_step_at": first_step.at,
         "metrics": {"final": final, "best": results.best(history, final, cfg.objective),
                     "protocol": evaluation.protocol},

@@ -36,7 +36,11 @@ CANDIDATES = {
     "bn_batch128": (["model.d_norm=batch", "data.batch_size=128"], 3000),
     "bn_width64": (["model.d_norm=batch", "model.width=64"], 2500),
     "fc_batch64": (INFOGAN_NETS, 1800),
-    "fc_batch128_ttur": ([*INFOGAN_NETS, "data.batch_size=128", "optimizer.lr_g=1e-3"], 1100),
+    "fc_batch128_ttur": ([*INFOGAN_NETS, "data.batch_size=128", "optimizer.lr_g=1e-3"], 1000),
+    # LayerNorm in D: the penalties that take per-sample gradients (gp, r1, dragan, ...) refuse BatchNorm there
+    "ln": (["model.d_norm=layer"], 5000),
+    "ln_batch128": (["model.d_norm=layer", "data.batch_size=128"], 3000),
+    "fc_ln_batch64": (["model.d_norm=layer", "model.g_fc=1024", "model.d_fc=1024"], 1800),
 }
 
 

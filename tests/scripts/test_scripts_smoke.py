@@ -44,6 +44,8 @@ OWN_PROCESS = {
 IN_PROCESS = {
     "bench_overhead.py": (["--steps", "2", "--rounds", "1", "data=ring", "model=mlp"],
                           "overhead ratio (runner/plain steps per s): "),
+    "bench_ensemble.py": (["--ks", "2", "--threads", "1", "--steps", "1", "--rounds", "1", "--nets", "toy"],
+                          "| toy | 1 | 2 |"),
     "bench_foreach.py": (["--rounds", "1", "--steps", "2", "--only", "toy ring"], "toy ring, MLP 64"),
     "fid_scale.py": (["--data", "digits", "--n", "100", "--extractor", "random", "--cache", "{tmp}/cache"],
                      "real vs uniform noise"),

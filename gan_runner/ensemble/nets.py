@@ -1,0 +1,46 @@
+"""G and D of K members as one net, taking and giving each member's tensors along a leading axis: G maps latents
+[K, N, z] to samples [K, N, *shape], D samples [K, N, *shape] to scores [K, N]. Inside, convolutional nets work on
+images [N, K*C, H, W] (layers.py)."""
+from torch import Tensor, nn
+
+from gan_runner.ensemble.layers import StackedLinear, Unflatten, from_images, stack_layer, to_images
+from gan_runner.nets.critic import Discriminator
+from gan_runner.nets.dcgan import DCGANGenerator
+from gan_runner.nets.mlp import MLPGenerator
+
+
+class StackedGenerator(nn.Module):
+    def __init__(self, members: list[nn.Module]):
+        super().__init__()
+        first = members[0]
+        self.k, self.z_dim = len(members), first.z_dim
+        if isinstance(first, MLPGenerator):
+            self.shape, self.images = first.shape, False
+            self.net = stack_layer([m.net for m in members])
+        elif isinstance(first, DCGANGenerator):
+            self.images = True
+            self.net = nn.Sequential(stack_layer([m.project for m in members]), Unflatten(first.top, first.side),
+                                     stack_layer([m.body for m in members]))
+        else:
+            raise ValueError(f"{type(first).__name__} has no stacked form: the ensemble takes mlp and dcgan nets")
+
+    def forward(self, z: Tensor) -> Tensor:
+        out = self.net(z)
+        return from_images(out, self.k) if self.images else out.view(*out.shape[:2], *self.shape)
+
+
+class StackedDiscriminator(nn.Module):
+    def __init__(self, members: list[Discriminator]):
+        super().__init__()
+        first = members[0]
+        if len(first.heads):
+            raise ValueError("a discriminator with a variant's heads has no stacked form yet")
+        self.k, self.flat_input = len(members), first.flat_input
+        self.trunk = stack_layer([m.trunk for m in members])
+        self.head = StackedLinear([m.head for m in members])
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.trunk(x if self.flat_input else to_images(x))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x)).squeeze(2)

@@ -68,12 +68,15 @@ def plain(net, k):
     return step
 
 
-def stacked(net, k):
-    make_g, make_d, shape = NETS[net]
-    g, d = StackedGenerator(members(make_g, k)), StackedDiscriminator(members(make_d, k))
-    opt_g, opt_d = adam(g.parameters()), adam(d.parameters())
-    real = torch.rand(k, BATCH, *shape) * 2 - 1
-    return lambda: gan_step(g, d, opt_g, opt_d, real, (k, BATCH))
+def together(wrap_g, wrap_d):
+    """The step of K members trained as one net: G and D made by wrapping K plain nets."""
+    def make(net, k):
+        make_g, make_d, shape = NETS[net]
+        g, d = wrap_g(members(make_g, k)), wrap_d(members(make_d, k))
+        opt_g, opt_d = adam(g.parameters()), adam(d.parameters())
+        real = torch.rand(k, BATCH, *shape) * 2 - 1
+        return lambda: gan_step(g, d, opt_g, opt_d, real, (k, BATCH))
+    return make
 
 
 class Vmapped(torch.nn.Module):
@@ -93,15 +96,8 @@ class Vmapped(torch.nn.Module):
         return torch.vmap(call, randomness="different")(params, self.buffers_, x)
 
 
-def vmapped(net, k):
-    make_g, make_d, shape = NETS[net]
-    g, d = Vmapped(members(make_g, k)), Vmapped(members(make_d, k))
-    opt_g, opt_d = adam(g.parameters()), adam(d.parameters())
-    real = torch.rand(k, BATCH, *shape) * 2 - 1
-    return lambda: gan_step(g, d, opt_g, opt_d, real, (k, BATCH))
-
-
-MECHANISMS = {"plain": plain, "stacked": stacked, "vmap": vmapped}
+MECHANISMS = {"plain": plain, "stacked": together(StackedGenerator, StackedDiscriminator),
+              "vmap": together(Vmapped, Vmapped)}
 
 
 def seconds(step, steps):

@@ -103,7 +103,7 @@ def check_recorded(cfg: DictConfig, out: Path, previous: dict, now: dict) -> Non
     if recorded is None:  # metrics.json gone: config.yaml speaks for the run (when it can be read)
         saved = saved_config(out)
         recorded = saved and hashes(saved)["training"]
-    if recorded and recorded != now["config_hash"]["training"]:
+    if recorded and not _same_training(recorded, out, now):
         _refuse_other_training(cfg, out, "its metrics.json or config.yaml")
     _check_data(previous.get("data"), now["data"], out)
 
@@ -113,9 +113,19 @@ def check_checkpoint(cfg: DictConfig, out: Path, recorded: dict | None, now: dic
     checkpoints carried their identity passes)."""
     if recorded is None:
         return
-    if recorded["config_hash"]["training"] != now["config_hash"]["training"]:
+    if not _same_training(recorded["config_hash"]["training"], out, now):
         _refuse_other_training(cfg, out, "its checkpoint")
     _check_data(recorded.get("data"), now["data"], out)
+
+
+def _same_training(recorded: str, out: Path, now: dict) -> bool:
+    """Whether a recorded training hash is this configuration's. A hash written under an older version's rules (a
+    key since found to change no number, such as the logger) differs although the training does not: then the
+    folder's config.yaml, hashed under today's rules, decides."""
+    if recorded == now["config_hash"]["training"]:
+        return True
+    saved = saved_config(out)
+    return saved is not None and hashes(saved)["training"] == now["config_hash"]["training"]
 
 
 def _refuse_other_training(cfg: DictConfig, out: Path, where: str) -> None:

@@ -59,6 +59,26 @@ def test_a_folder_without_its_metrics_json_keeps_its_identity(cfg_factory, tmp_p
     assert results.read(out / "metrics.json")["step"] == 12
 
 
+def test_a_hash_recorded_under_older_rules_gives_way_to_the_same_config_yaml(cfg_factory, tmp_path):
+    """A key found later to change no number (the logger) changes the hash an older version recorded, not the
+    training: metrics.json and the checkpoint with such a hash extend when config.yaml, hashed today, agrees."""
+    out = tmp_path / "run"
+    run(cfg_factory([*TOY, "trainer.max_steps=3"], out))
+    record = results.read(out / "metrics.json")
+    today = record["config_hash"]["training"]
+    record["config_hash"]["training"] = "0123456789abcdef"
+    results.write(out / "metrics.json", record)
+    path = out / "checkpoints" / "last.ckpt"
+    checkpoint = torch.load(path, weights_only=True)
+    checkpoint["identity"]["config_hash"]["training"] = "0123456789abcdef"
+    torch.save(checkpoint, path)
+    with pytest.raises(FolderRefused, match="another configuration"):  # config.yaml itself says otherwise
+        run(cfg_factory([*TOY, "trainer.max_steps=6", "seed=1"], out))
+    run(cfg_factory([*TOY, "trainer.max_steps=6"], out))
+    extended = results.read(out / "metrics.json")
+    assert extended["step"] == 6 and extended["config_hash"]["training"] == today
+
+
 @pytest.mark.parametrize("schedule, key", [(["constraint=noise"], "constraint.noise.anneal_steps"),
                                            (["optimizer.lr_decay=linear"], "optimizer.lr_decay_steps")])
 def test_a_horizon_that_follows_max_steps_is_not_extended_silently(cfg_factory, tmp_path, schedule, key):

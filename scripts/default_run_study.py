@@ -37,6 +37,8 @@ CANDIDATES = {
     "bn_width64": (["model.d_norm=batch", "model.width=64"], 2500),
     "fc_batch64": (INFOGAN_NETS, 1800),
     "fc_batch128_ttur": ([*INFOGAN_NETS, "data.batch_size=128", "optimizer.lr_g=1e-3"], 1000),
+    "fc_batch64_ttur": ([*INFOGAN_NETS, "optimizer.lr_g=1e-3"], 1800),
+    "fc256_batch64": (["model.d_norm=batch", "model.g_fc=256", "model.d_fc=256"], 3600),
     # LayerNorm in D: the penalties that take per-sample gradients (gp, r1, dragan, ...) refuse BatchNorm there
     "ln": (["model.d_norm=layer"], 5000),
     "ln_batch128": (["model.d_norm=layer", "data.batch_size=128"], 3000),

@@ -103,11 +103,19 @@ def _run(cfg: DictConfig, out: Path) -> float:
     history = [h for h in previous.get("history", []) if h["step"] <= start] + _final_before(previous, start)
     # Who is running it: gan-report tells a job whose process is gone (killed, out of memory) from a running one.
     process = {"pid": os.getpid(), "host": socket.gethostname()}
+    before = {k: previous[k] for k in ("wall_time_s", "train_time_s") if resumed and k in previous}
     base = {"status": "running", "step": start, "max_steps": total, "objective": cfg.objective,
-            **now, "history": history, "process": process}
+            **now, "history": history, "process": process, **before}
+
+    def times() -> dict:
+        """Seconds so far, added to what the folder recorded before: a resumed run goes on counting from its last
+        record (a killed run's time after its last evaluation is lost with the work it did)."""
+        elapsed = time.time() - started
+        return {"wall_time_s": round(before.get("wall_time_s", 0.0) + elapsed, 2),
+                "train_time_s": round(before.get("train_time_s", 0.0) + elapsed - periodic.seconds, 2)}
 
     def checkpoint_written(step_history):
-        results.write(metrics_path, {**base, "step": module.iteration, "history": step_history})
+        results.write(metrics_path, {**base, "step": module.iteration, "history": step_history, **times()})
 
     evaluation = _evaluation(cfg, data, trainer.strategy.root_device)
     first_step = FirstStepTime()
@@ -133,7 +141,7 @@ def _run(cfg: DictConfig, out: Path) -> float:
             trainer.fit(module, train_dataloaders=stream, ckpt_path=ckpt_path if resumed else None, weights_only=True)
         except Diverged as exc:
             status, error = "diverged", str(exc)
-        trained = time.time() - started - periodic.seconds
+        spent = times()  # before the final evaluation: training's time
         if status == "completed":
             final = evaluation(module, out / "samples" / "final.png")
         record.finish(status, final, module.iteration)
@@ -142,9 +150,9 @@ def _run(cfg: DictConfig, out: Path) -> float:
         "status": status,
         "error": error,
         "step": module.iteration,
-        "wall_time_s": round(previous.get("wall_time_s", 0.0) * bool(resumed) + time.time() - started, 2),
         # Seconds in trainer.fit less its periodic evaluations (setup and checkpoints included), over every resume.
-        "train_time_s": round(previous.get("train_time_s", 0.0) * bool(resumed) + trained, 2),
+        "train_time_s": spent["train_time_s"],
+        "wall_time_s": times()["wall_time_s"],
         "first_step_at": first_step.at,
         "metrics": {"final": final, "best": results.best(history, final, cfg.objective),
                     "protocol": evaluation.protocol},

@@ -38,3 +38,27 @@ def test_train_time_leaves_out_the_evaluations_and_adds_up_over_an_extension(cfg
     run(cfg_factory([*SETTINGS, "trainer.max_steps=8"], out))
     extended = results.read(out / "metrics.json")
     assert first["train_time_s"] < extended["train_time_s"] <= extended["wall_time_s"] - 4 * PAUSE
+
+
+def test_a_run_resumed_after_a_kill_counts_on_from_its_last_record(cfg_factory, tmp_path):
+    out = tmp_path / "run"
+    run(cfg_factory([*SETTINGS, "trainer.max_steps=4"], out))
+    killed = results.read(out / "metrics.json")  # as a run killed after its evaluation at 4 of 8 left it
+    killed.update(status="running", max_steps=8, wall_time_s=1000.0, train_time_s=900.0, metrics={})
+    results.write(out / "metrics.json", killed)
+    run(cfg_factory([*SETTINGS, "trainer.max_steps=8"], out))
+    resumed = results.read(out / "metrics.json")
+    assert resumed["step"] == 8 and 900 < resumed["train_time_s"] < 950 and 1000 < resumed["wall_time_s"] < 1050
+
+
+def test_a_running_record_carries_the_time_so_far(cfg_factory, tmp_path, slow_evaluations, monkeypatch):
+    seen, write = [], results.write
+
+    def spy(path, record):
+        if record.get("status") == "running" and record["step"] > 0:
+            seen.append(record)
+        write(path, record)
+    monkeypatch.setattr(results, "write", spy)
+    run(cfg_factory([*SETTINGS, "trainer.max_steps=6"], tmp_path / "run"))
+    assert [r["step"] for r in seen] == [2, 4] and 0 < seen[0]["train_time_s"] < seen[1]["train_time_s"]
+    assert seen[1]["wall_time_s"] - seen[1]["train_time_s"] >= 2 * PAUSE

@@ -43,6 +43,8 @@ CANDIDATES = {
     "ln": (["model.d_norm=layer"], 5000),
     "ln_batch128": (["model.d_norm=layer", "data.batch_size=128"], 3000),
     "fc_ln_batch64": (["model.d_norm=layer", "model.g_fc=1024", "model.d_fc=1024"], 1800),
+    "fc_ln_batch64_ttur": (["model.d_norm=layer", "model.g_fc=1024", "model.d_fc=1024", "optimizer.lr_g=1e-3"], 1800),
+    "fc256_ln_batch64_ttur": (["model.d_norm=layer", "model.g_fc=256", "model.d_fc=256", "optimizer.lr_g=1e-3"], 3600),
 }
 
 
@@ -69,13 +71,17 @@ def seconds_per_iteration(name: str, out: Path, extra: list[str]) -> tuple[float
 def row(name: str, sweep_dir: Path, per_iteration: float, load: float) -> str:
     overrides, iterations = CANDIDATES[name]
     jobs = sorted(collect(sweep_dir), key=lambda j: int(j.seed))
-    fids = [job.final["fid"] for job in jobs if "fid" in job.final]
+    finished = [job for job in jobs if "fid" in job.final]
+    fids = [job.final["fid"] for job in finished]
     spread = f"{statistics.fmean(fids):.2f} ± {statistics.stdev(fids):.2f}" if len(fids) > 1 else "-"
-    trained = [job.result.get("train_time_s") or 0 for job in jobs]
-    covered = " / ".join(f"{job.final.get('classes_covered', 0):.0f}" for job in jobs)
+    if len(finished) < len(jobs):
+        spread += f" ({len(finished)} of {len(jobs)} seeds finished)"
+    trained = [job.result["train_time_s"] for job in finished if job.result.get("train_time_s")]
+    measured = f"{min(trained):.0f}-{max(trained):.0f} s" if trained else "-"
+    per_seed = " / ".join(f"{job.final['fid']:.2f}" if job in finished else "-" for job in jobs)
+    covered = " / ".join(f"{job.final['classes_covered']:.0f}" if job in finished else "-" for job in jobs)
     return (f"| `{name}` | {' '.join(overrides) or '(default)'} | {iterations} | "
-            f"{per_iteration * iterations:.0f} s (load {load:.1f}) | {min(trained):.0f}-{max(trained):.0f} s | "
-            f"{' / '.join(f'{f:.2f}' for f in fids)} | {spread} | {covered} |")
+            f"{per_iteration * iterations:.0f} s (load {load:.1f}) | {measured} | {per_seed} | {spread} | {covered} |")
 
 
 def main() -> None:
@@ -86,11 +92,15 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
                         help="passed to every run (a smoke test's tiny runs; the study itself takes none)")
+    parser.add_argument("--table-only", action="store_true",
+                        help="rebuild the table from the runs in --out as they stand (nothing trained or timed)")
     args = parser.parse_args()
     unknown = sorted(set(args.candidates) - set(CANDIDATES))
     if unknown:
         parser.error(f"no candidate {unknown[0]}: choose among {', '.join(CANDIDATES)}")
     chosen = args.candidates or list(CANDIDATES)
+    if args.table_only:
+        chosen = [name for name in chosen if (args.out / name).exists()]
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.time()
     timings = {name: seconds_per_iteration(name, args.out, args.override) for name in chosen}
@@ -98,8 +108,9 @@ def main() -> None:
     for name in chosen:
         overrides, iterations = CANDIDATES[name]
         sweep_dir = args.out / name
-        gan_runner(["-m", *overrides, f"trainer.max_steps={iterations}", f"seed={args.seeds}", *args.override,
-                    f"hydra.sweep.dir={sweep_dir}"], args.out / f"{name}.log")
+        if not args.table_only:
+            gan_runner(["-m", *overrides, f"trainer.max_steps={iterations}", f"seed={args.seeds}", *args.override,
+                        f"hydra.sweep.dir={sweep_dir}"], args.out / f"{name}.log")
         rows.append(row(name, sweep_dir, *timings[name]))
         first = min(collect(sweep_dir), key=lambda j: int(j.seed))
         if (first.dir / "samples" / "final.png").exists():

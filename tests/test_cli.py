@@ -57,7 +57,7 @@ def test_help_lists_groups_and_options(tmp_path):
     for group in ["model", "loss", "constraint", "optimizer", "data", "logger", "variant", "experiment"]:
         options = sorted(p.stem for p in (conf / group).glob("*.yaml"))
         assert f"{group}: {', '.join(options)}" in out.stdout
-    assert "trainer:\n  max_steps: 4000" in out.stdout  # defaults are listed too
+    assert "trainer:\n  max_steps: 3600" in out.stdout  # defaults are listed too
     footer = " ".join(out.stdout.split())  # the variants' presets are named in the footer
     assert "Presets of the variants (experiment=, each with its paper's settings on mnist5k): cgan, projection, " \
            "acgan, infogan, catgan;" in footer
@@ -87,7 +87,7 @@ BAD = [
     (["optimizer.lr_g=-1e-4"], "optimizer.lr_g=-0.0001 must be > 0.0"),
     (["data.batch_size=0"], "data.batch_size=0 must be > 0"),
     (["optimizer.nesterov=true"], "unknown key optimizer.nesterov"),
-    (["data=ring"], "model=dcgan needs images but data=ring is 2-D points: use model=mlp"),
+    (["data=ring"], "model=dcgan_fc needs images but data=ring is 2-D points: use model=mlp"),
     (["constraint=gp", "model.d_norm=batch"], "constraint gp needs per-sample gradients"),
     (["-m", "loss=ns,hinge", "constraint=none,gp", "model.d_norm=batch"], "in job [loss=ns constraint=gp"),
     (["-m", "sweep=losses_constraints", "model.d_norm=batch"], "in job [loss=ns constraint=gp"),  # a named grid
@@ -118,7 +118,7 @@ BAD = [
     (["-m", "hydra/launcher=gpus", "hydra.launcher.n_jobs=2", "trainer.accelerator=cpu", "trainer.devices=2"],
      "hydra/launcher=gpus runs one job per GPU: set trainer.devices=1"),
     # the Dirac-GAN and consensus optimization
-    (["data=dirac"], "model=dcgan needs images but data=dirac is the Dirac-GAN's point mass at 0: use model=dirac"),
+    (["data=dirac"], "model=dcgan_fc needs images but data=dirac is the Dirac-GAN's point mass at 0: use model=dirac"),
     (["model=dirac"], "model=dirac is the Dirac-GAN's one-parameter G and D, whose data is a point mass at 0: use "
                       "data=dirac (not data=mnist5k)"),
     (["experiment=dirac", "constraint=sn"], "constraint sn makes no sense for the Dirac-GAN: it divides the 1x1 "

@@ -37,11 +37,11 @@ PLAIN = (str, int, float, bool)
 @pytest.mark.parametrize("overrides, expected", [
     (["loss=hinge", "constraint=[sn,gp]", "optimizer.lr_d=4e-4", "model=mlp", "model.width=32", "seed=3"],
      {"loss": "hinge", "constraint": "[sn,gp]", "constraint.gp.weight": 10.0, "constraint.sn.power_iterations": 1,
-      "optimizer": "adam", "optimizer.lr_d": 4e-4, "optimizer.kwargs.betas": "[0.5, 0.999]", "model": "mlp",
-      "model.width": 32, "data": "mnist5k", "seed": 3, "trainer.max_steps": 4000}),
+      "optimizer": "adam_infogan", "optimizer.lr_d": 4e-4, "optimizer.kwargs.betas": "[0.5, 0.999]", "model": "mlp",
+      "model.width": 32, "data": "mnist5k", "seed": 3, "trainer.max_steps": 3600}),
     (["loss=fgan", "loss.divergence=js", "constraint=gp", "optimizer=ttur"],
      {"loss": "fgan", "loss.divergence": "js", "constraint": "gp", "optimizer": "ttur", "optimizer.lr_d": 4e-4}),
-    (["data=ring"], {"loss": "ns", "constraint": "none", "data": "ring", "model": "dcgan"}),
+    (["data=ring"], {"loss": "ns", "constraint": "none", "data": "ring", "model": "dcgan_fc"}),
 ])
 def test_hyperparameters_are_flat_plain_and_readable(overrides, expected, tmp_path):
     params = dashboard.hyperparameters(_compose(overrides, tmp_path))

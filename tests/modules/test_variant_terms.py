@@ -282,6 +282,8 @@ def test_cgan_labels_at_every_layer_reach_every_linear_and_conv_layer(cfg_factor
 
 def test_conditional_batchnorm_gives_each_class_its_gain_and_bias(cfg_factory):
     module, _ = build(cfg_factory, "variant=projection")
+    # running statistics: in training mode a sample's output would also depend on the other samples of its batch
+    module.eval()
     norms = [m for m in module.generator.modules() if type(m).__name__ == "ConditionalBatchNorm"]
     assert norms and not any(isinstance(m, torch.nn.BatchNorm2d) and m.affine for m in module.generator.modules())
     z = torch.randn(6, module.z_dim)

@@ -90,7 +90,7 @@ def row(variant: str, sweep_dir: Path, load: str, expected: int) -> str:
     values = [f[metric] for f in finals if isinstance(f.get(metric), (int, float))]
     cell = " / ".join(f"{f[metric]:.3f}" if metric in f else "-" for f in finals)
     mean, error = mean_and_error(values) if values else (math.nan, math.nan)
-    summary = f"{mean:.3f} ± {error:.3f} (n = {len(values)})"
+    summary = f"{mean:.3f} ± {error:.3f} (n = {len(values)})" if values else "- (n = 0)"
     if threshold is None:
         met = "reported"
     else:

@@ -113,7 +113,9 @@ def check_checkpoint(cfg: DictConfig, out: Path, recorded: dict | None, now: dic
     checkpoints carried their identity passes)."""
     if recorded is None:
         return
-    if not _same_training(recorded["config_hash"]["training"], out, now):
+    # {"training": hash, "data": ...} in the checkpoints of the first versions that recorded an identity
+    training = recorded.get("config_hash", recorded).get("training")
+    if training is not None and not _same_training(training, out, now):
         _refuse_other_training(cfg, out, "its checkpoint")
     _check_data(recorded.get("data"), now["data"], out)
 

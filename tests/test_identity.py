@@ -59,7 +59,12 @@ def test_a_folder_without_its_metrics_json_keeps_its_identity(cfg_factory, tmp_p
     assert results.read(out / "metrics.json")["step"] == 12
 
 
-def test_a_hash_recorded_under_older_rules_gives_way_to_the_same_config_yaml(cfg_factory, tmp_path):
+@pytest.mark.parametrize("checkpoint_record", [
+    lambda record: {**record, "config_hash": {**record["config_hash"], "training": "0123456789abcdef"}},
+    lambda record: {"training": "0123456789abcdef", "data": None},  # the first versions' layout
+], ids=["today's layout", "first layout"])
+def test_a_hash_recorded_under_older_rules_gives_way_to_the_same_config_yaml(cfg_factory, tmp_path,
+                                                                              checkpoint_record):
     """A key found later to change no number (the logger) changes the hash an older version recorded, not the
     training: metrics.json and the checkpoint with such a hash extend when config.yaml, hashed today, agrees."""
     out = tmp_path / "run"
@@ -70,7 +75,7 @@ def test_a_hash_recorded_under_older_rules_gives_way_to_the_same_config_yaml(cfg
     results.write(out / "metrics.json", record)
     path = out / "checkpoints" / "last.ckpt"
     checkpoint = torch.load(path, weights_only=True)
-    checkpoint["identity"]["config_hash"]["training"] = "0123456789abcdef"
+    checkpoint["identity"] = checkpoint_record(checkpoint["identity"])
     torch.save(checkpoint, path)
     with pytest.raises(FolderRefused, match="another configuration"):  # config.yaml itself says otherwise
         run(cfg_factory([*TOY, "trainer.max_steps=6", "seed=1"], out))

@@ -3,6 +3,7 @@ import json
 import math
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 from gan_runner.metrics import directions
@@ -19,10 +20,16 @@ def _plain(value):
     return value
 
 
-def write(path: Path, result: dict) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # per process: two writers never share a half-written file
-    tmp.write_text(json.dumps(_plain(result), indent=2))
+def atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """`write(tmp)` into a temporary file beside `path`, then one rename: a crash mid-write never leaves `path` cut
+    short. The temporary file is this process's: two writers never share a half-written one."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    write(tmp)
     os.replace(tmp, path)
+
+
+def write(path: Path, result: dict) -> None:
+    atomically(path, lambda tmp: tmp.write_text(json.dumps(_plain(result), indent=2)))
 
 
 def read(path: Path) -> dict | None:

@@ -164,10 +164,7 @@ def _run(cfg: DictConfig, out: Path) -> float:
 
 
 def _save_config(cfg: DictConfig, path: Path) -> None:
-    """config.yaml through a temporary file of this process: a crash mid-write never leaves it cut short."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    OmegaConf.save(cfg, tmp, resolve=True)
-    os.replace(tmp, path)
+    results.atomically(path, lambda tmp: OmegaConf.save(cfg, tmp, resolve=True))
 
 
 def _final_before(previous: dict, start: int) -> list[dict]:

@@ -71,18 +71,16 @@ class StackedBatchNorm(nn.Module):
     def __init__(self, members: list[nn.BatchNorm1d | nn.BatchNorm2d]):
         super().__init__()
         first = members[0]
+        if first.momentum is None or not first.track_running_stats:
+            raise ValueError("only BatchNorm with running statistics and a momentum has a stacked form")
         self.flat = isinstance(first, nn.BatchNorm1d)
         self.eps, self.momentum = first.eps, first.momentum
         self.weight = _joined([m.weight for m in members]) if first.affine else None
         self.bias = _joined([m.bias for m in members]) if first.affine else None
         self.register_buffer("running_mean", torch.cat([m.running_mean for m in members]).clone())
         self.register_buffer("running_var", torch.cat([m.running_var for m in members]).clone())
-        # PyTorch's BatchNorm counts its batches in a shared buffer; members stepped together count alike
-        self.register_buffer("num_batches_tracked", first.num_batches_tracked.clone())
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.training:
-            self.num_batches_tracked.add_(1)
         if self.flat:
             k, n, f = x.shape
             x = x.transpose(0, 1).reshape(n, k * f)

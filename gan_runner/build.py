@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from gan_runner import hardware
 from gan_runner.constraints import Constraints
 from gan_runner.ddp import HandSyncedDDP
+from gan_runner.ensemble.module import EnsembleGAN
 from gan_runner.errors import UserError
 from gan_runner.sync_batchnorm import GlobalBatchNorm
 
@@ -27,12 +28,16 @@ def instantiate(node):
         raise
 
 
-def build_module(cfg: DictConfig, data) -> L.LightningModule:
+def build_module(cfg: DictConfig, data, ensemble_seeds: list[int] | None = None) -> L.LightningModule:
+    """The run's module; with `ensemble_seeds`, one module training those seeds of the configuration together
+    (ensemble/module.py)."""
     constraints = Constraints(hydra.utils.instantiate(node) for node in (cfg.constraint or {}).values()
                               if node and "_target_" in node)
     variant = OmegaConf.to_container(cfg.variant, resolve=True) if "variant" in cfg else dict(DEFAULT_VARIANT)
     module_cls = hydra.utils.get_class(variant.pop("_target_"))
     variant.pop("name", None)
+    if ensemble_seeds is not None:
+        module_cls, variant = EnsembleGAN, {**variant, "seeds": ensemble_seeds}
     return module_cls(
         generator=hydra.utils.instantiate(cfg.model.generator, _partial_=True),
         discriminator=hydra.utils.instantiate(cfg.model.discriminator, _partial_=True),

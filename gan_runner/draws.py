@@ -4,14 +4,41 @@ Under DDP every rank keeps the same RNG stream (same seed, same draws), draws th
 and keeps its own rows. So a run on W processes with batch b sees exactly the latents, epsilons and noise of a
 one-process run with batch W*b, and resume needs only one RNG state. On one process these are the plain torch calls.
 Every draw that has one value per sample goes through here.
+
+In an ensemble's step (`per_member`), a batch of K*n rows holds K members' batches of n, and member k's rows come
+from member k's own generator: the values that seed k's run alone draws from torch's stream.
 """
+import contextlib
+
 import torch
 from torch import Tensor
 
 from gan_runner.distributed import world
 
+_members: list[torch.Generator] | None = None
+
+
+@contextlib.contextmanager
+def per_member(generators: list[torch.Generator]):
+    """Inside, every draw of K*n rows takes member k's n rows from generators[k]."""
+    global _members
+    _members = generators
+    try:
+        yield
+    finally:
+        _members = None
+
+
+def _member_rows(draw, n: int, shape: tuple, kwargs: dict) -> Tensor:
+    k = len(_members)
+    if n % k:
+        raise ValueError(f"a draw of {n} rows cannot be split among {k} ensemble members")
+    return torch.cat([draw((n // k, *shape), generator=g, **kwargs) for g in _members])
+
 
 def _own_rows(draw, n: int, *shape: int, **kwargs) -> Tensor:
+    if _members is not None:
+        return _member_rows(draw, n, shape, kwargs)
     rank, size = world()  # (0, 1) in rank 0's evaluation too (distributed.alone): a one-process run's draws
     if size == 1:
         return draw((n, *shape), **kwargs)

@@ -75,9 +75,7 @@ class GAN(L.LightningModule):
         super().__init__()
         self.automatic_optimization = False
         self.z_dim, self.num_classes = z_dim, num_classes
-        self.generator, critic = self.build_networks(generator, discriminator)
-        for net in (self.generator, critic):
-            initialize(net, init)
+        self.generator, critic = self.initial_networks(generator, discriminator, init)
         self._features: list[Tensor] = []
         self._parts: dict[str, nn.Module] = {}
         if self.uses_features:
@@ -98,6 +96,13 @@ class GAN(L.LightningModule):
         self.d_average = HistoricalAverage(self.discriminator.parameters(), averaging) if averaging > 0 else None
         self.iteration = 0
         self._rng_to_restore = None
+
+    def initial_networks(self, make_generator, make_discriminator, init: str) -> tuple[nn.Module, nn.Module]:
+        """G and D with their initial weights, drawn from torch's stream (an ensemble draws each member's)."""
+        generator, critic = self.build_networks(make_generator, make_discriminator)
+        for net in (generator, critic):
+            initialize(net, init)
+        return generator, critic
 
     # ----- hooks a variant may override -----
     def build_networks(self, make_generator, make_discriminator) -> tuple[nn.Module, nn.Module]:

@@ -1,0 +1,96 @@
+"""K seeds of one configuration trained as one GAN module, each member exactly the run of its seed alone.
+
+The base module's step runs unchanged on batches of K*B rows: member k's real batch, latents and every other
+per-sample draw sit in rows k*B .. (k+1)*B - 1 (`Members` hands them to member k's stacked weights), and draws.py
+takes member k's rows from member k's own generator, seeded as seed k's run alone seeds torch. Every loss and
+penalty is a mean over the batch, so the mean over K*B rows times K is the sum of the members' own means: member k's
+gradient is its own, and the optimizers, elementwise over stacked parameters, give it the update it would get alone
+(Adam's step count is one per optimizer, as alone: every member steps at every iteration). What is not a mean over
+the batch (a function of a batch mean, a penalty on the weights) is refused before training (`unsupported`).
+"""
+import torch
+from torch import Tensor, nn
+
+from gan_runner import draws
+from gan_runner.ensemble.nets import StackedDiscriminator, StackedGenerator
+from gan_runner.modules.gan import GAN, Diverged
+
+
+class Members(nn.Module):
+    """A stacked net behind the plain net's interface: K*n rows in, member k's n rows to member k, K*n rows out."""
+
+    def __init__(self, stacked: nn.Module, k: int):
+        super().__init__()
+        self.stacked, self.k = stacked, k
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.stacked(x.reshape(self.k, -1, *x.shape[1:]))
+        return out.reshape(-1, *out.shape[2:])
+
+
+class EnsembleGAN(GAN):
+    def __init__(self, seeds: list[int], **kwargs):
+        self.seeds = list(seeds)
+        self.k = len(self.seeds)
+        super().__init__(**kwargs)
+        self.diverged: dict[int, int] = {}  # member -> the iteration its weights were found non-finite
+        self._streams: list[torch.Generator] | None = None
+
+    def initial_networks(self, make_generator, make_discriminator, init: str) -> tuple[nn.Module, nn.Module]:
+        members = []
+        for seed in self.seeds:
+            torch.manual_seed(seed)  # what seed_everything(seed) gives the nets of the run alone
+            members.append(super().initial_networks(make_generator, make_discriminator, init))
+        generators, critics = zip(*members)
+        return (Members(StackedGenerator(list(generators)), self.k),
+                Members(StackedDiscriminator(list(critics)), self.k))
+
+    def d_objective(self, batch):
+        total, logs = super().d_objective(batch)
+        return total * self.k, logs  # logs: the members' mean
+
+    def g_objective(self, batch):
+        total, logs = super().g_objective(batch)
+        return total * self.k, logs
+
+    def training_step(self, batch, batch_idx):
+        with draws.per_member(self._streams):
+            super().training_step(batch, batch_idx)
+
+    def on_train_start(self) -> None:
+        super().on_train_start()
+        if self._streams is None:  # training's streams start from each member's seed, as alone
+            self._streams = [torch.Generator(self.device).manual_seed(seed) for seed in self.seeds]
+
+    def _check_finite(self, logs: dict) -> None:
+        """A member whose weights became non-finite stops alone (its record says so); the others go on."""
+        for k in (~self.finite_members()).nonzero().flatten().tolist():
+            self.diverged.setdefault(k, self.iteration)
+        if len(self.diverged) == self.k:
+            raise Diverged(f"every member's weights became non-finite by iteration {self.iteration}")
+
+    @torch.no_grad()
+    def finite_members(self) -> Tensor:
+        """[K] bools: whether every weight of member k is finite (each stacked tensor holds member k's in its k-th
+        block along its first axis)."""
+        finite = torch.ones(self.k, dtype=torch.bool, device=self.device)
+        for p in self.parameters():
+            finite &= p.reshape(self.k, -1).isfinite().all(1)
+        return finite.cpu()
+
+    @torch.no_grad()
+    def copy_member(self, k: int, plain: GAN) -> GAN:
+        """`plain`, a module of the members' configuration, given member k's weights and BatchNorm statistics."""
+        pairs = [(self.generator, plain.generator), (self.discriminator, plain.discriminator)]
+        if self.ema is not None:
+            pairs.append((self.ema, plain.ema))
+        for stacked, net in pairs:
+            for mine, theirs in zip(_state(stacked), _state(net), strict=True):
+                theirs.copy_(mine.reshape(self.k, *theirs.shape)[k])
+        plain.iteration = self.iteration
+        return plain
+
+
+def _state(net: nn.Module) -> list[Tensor]:
+    """The parameters and running statistics, in the order both the stacked and the plain net hold them."""
+    return [*net.parameters(), *(b for name, b in net.named_buffers() if name.rsplit(".", 1)[-1].startswith("running"))]

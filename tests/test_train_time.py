@@ -3,7 +3,8 @@ import time
 
 import pytest
 
-from gan_runner import results, run as run_module
+from gan_runner import results
+from gan_runner import run as run_module
 from gan_runner.run import run
 
 SETTINGS = ["data=ring", "model=mlp", "model.width=16", "trainer.enable_progress_bar=false", "metrics.every_n_steps=2",
@@ -25,8 +26,8 @@ class SlowEvaluation:
 
 @pytest.fixture
 def slow_evaluations(monkeypatch):
-    build = run_module._evaluation
-    monkeypatch.setattr(run_module, "_evaluation", lambda *args: SlowEvaluation(build(*args)))
+    build = run_module.evaluation_for
+    monkeypatch.setattr(run_module, "evaluation_for", lambda *args: SlowEvaluation(build(*args)))
 
 
 def test_train_time_leaves_out_the_evaluations_and_adds_up_over_an_extension(cfg_factory, tmp_path, slow_evaluations):

@@ -41,7 +41,7 @@ class StackedLinear(nn.Module):
 
 
 class StackedConv(nn.Module):
-    """A Conv2d or ConvTranspose2d of K members as one grouped convolution: [N, K*C_in, H, W] -> [N, K*C_out, H', W']."""
+    """A Conv2d or ConvTranspose2d of K members as one grouped convolution, [N, K*C_in, H, W] -> [N, K*C_out, ...]."""
 
     def __init__(self, members: list[nn.Conv2d | nn.ConvTranspose2d]):
         super().__init__()

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from gan_runner import draws
 from gan_runner.ensemble.nets import StackedDiscriminator, StackedGenerator
-from gan_runner.modules.gan import GAN, Diverged
+from gan_runner.modules.gan import GAN, Batch, Diverged, Side
 
 
 class Members(nn.Module):
@@ -34,6 +34,7 @@ class EnsembleGAN(GAN):
         self.k = len(self.seeds)
         super().__init__(**kwargs)
         self.diverged: dict[int, int] = {}  # member -> the iteration its weights were found non-finite
+        self.member_logs: dict[str, Tensor] = {}  # d_loss, g_loss: [K], each member's, at the logged iterations
         self._streams: list[torch.Generator] | None = None
 
     def initial_networks(self, make_generator, make_discriminator, init: str) -> tuple[nn.Module, nn.Module]:
@@ -44,6 +45,34 @@ class EnsembleGAN(GAN):
         generators, critics = zip(*members)
         return (Members(StackedGenerator(list(generators)), self.k),
                 Members(StackedDiscriminator(list(critics)), self.k))
+
+    def d_adversarial(self, batch):
+        terms = super().d_adversarial(batch)
+        self._log_members("d_loss", lambda rows, k: super(EnsembleGAN, self).d_adversarial(rows), batch)
+        return terms
+
+    def g_adversarial(self, batch, v_real):
+        terms = super().g_adversarial(batch, v_real)
+        self._log_members("g_loss", lambda rows, k: super(EnsembleGAN, self).g_adversarial(
+            rows, self._rows(v_real)[k]), batch)
+        return terms
+
+    def _log_members(self, name: str, terms, batch: Batch) -> None:
+        """Each member's value of a player's adversarial terms, on its own rows, at the iterations that log (the
+        scores are at hand: nothing is drawn or scored again, so the members' streams are untouched)."""
+        if not self.logs_at(self.iteration + 1):
+            return
+        with torch.no_grad():
+            values = [sum(terms(self._member_batch(batch, k), k).values()) for k in range(self.k)]
+        self.member_logs[name] = torch.stack(values).detach()
+
+    def _rows(self, t: Tensor | None) -> list | Tensor:
+        return [None] * self.k if t is None else t.reshape(self.k, -1, *t.shape[1:])
+
+    def _member_batch(self, batch: Batch, k: int) -> Batch:
+        sides = [Side(*(self._rows(getattr(side, f))[k] for f in ("x", "y", "score", "features")))
+                 for side in (batch.real, batch.fake)]
+        return Batch(*sides, self._rows(batch.z)[k])
 
     def d_objective(self, batch):
         total, logs = super().d_objective(batch)
@@ -59,8 +88,22 @@ class EnsembleGAN(GAN):
 
     def on_train_start(self) -> None:
         super().on_train_start()
-        if self._streams is None:  # training's streams start from each member's seed, as alone
-            self._streams = [torch.Generator(self.device).manual_seed(seed) for seed in self.seeds]
+        saved, self._streams = self._streams, [torch.Generator(self.device) for _ in self.seeds]
+        for generator, seed, state in zip(self._streams, self.seeds, saved or [None] * self.k):
+            # training's streams start from each member's seed, as alone, or where the checkpoint left them
+            generator.manual_seed(seed) if state is None else generator.set_state(state)
+
+    def stream_states(self) -> list[Tensor]:
+        """Each member's generator state: member k's checkpoint stores it as the torch state of seed k's run."""
+        return [g.get_state() for g in self._streams]
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        super().on_save_checkpoint(checkpoint)
+        checkpoint["ensemble_streams"] = self.stream_states()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        super().on_load_checkpoint(checkpoint)
+        self._streams = checkpoint["ensemble_streams"]  # CPU tensors until on_train_start makes the generators
 
     def _check_finite(self, logs: dict) -> None:
         """A member whose weights became non-finite stops alone (its record says so); the others go on."""
@@ -81,14 +124,22 @@ class EnsembleGAN(GAN):
     @torch.no_grad()
     def copy_member(self, k: int, plain: GAN) -> GAN:
         """`plain`, a module of the members' configuration, given member k's weights and BatchNorm statistics."""
-        pairs = [(self.generator, plain.generator), (self.discriminator, plain.discriminator)]
-        if self.ema is not None:
-            pairs.append((self.ema, plain.ema))
-        for stacked, net in pairs:
-            for mine, theirs in zip(_state(stacked), _state(net), strict=True):
-                theirs.copy_(mine.reshape(self.k, *theirs.shape)[k])
+        for mine, theirs in self._pairs(plain):
+            theirs.copy_(mine.reshape(self.k, *theirs.shape)[k])
         plain.iteration = self.iteration
         return plain
+
+    @torch.no_grad()
+    def take_member(self, k: int, plain: GAN) -> None:
+        """Member k given the weights and BatchNorm statistics of `plain` (a run of its seed alone, resumed)."""
+        for mine, theirs in self._pairs(plain):
+            mine.reshape(self.k, *theirs.shape)[k].copy_(theirs)
+
+    def _pairs(self, plain: GAN) -> list[tuple[Tensor, Tensor]]:
+        nets = [(self.generator, plain.generator), (self.discriminator, plain.discriminator)]
+        if self.ema is not None:
+            nets.append((self.ema, plain.ema))
+        return [pair for stacked, net in nets for pair in zip(_state(stacked), _state(net), strict=True)]
 
 
 def _state(net: nn.Module) -> list[Tensor]:

@@ -252,8 +252,12 @@ class GAN(L.LightningModule):
         # Lightning's logging costs about a millisecond a call; logging (and the NaN check, a device sync) only
         # at the logging interval keeps the runner within a few percent of a plain loop. The last iteration is
         # checked too, so that a run never ends "completed" with non-finite losses.
-        if self.iteration % self.trainer.log_every_n_steps == 0 or self.iteration in (1, self.total_steps):
+        if self.logs_at(self.iteration):
             self._log_step({k: v.detach() for k, v in logs.items()})
+
+    def logs_at(self, iteration: int) -> bool:
+        """Whether the losses of `iteration` (counted from 1) are logged and checked."""
+        return iteration % self.trainer.log_every_n_steps == 0 or iteration in (1, self.total_steps)
 
     def _d_step(self, real, labels, opt_d) -> dict:
         batch = self._play(real, labels, train_generator=False)

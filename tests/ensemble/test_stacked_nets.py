@@ -46,7 +46,7 @@ def test_each_member_computes_what_its_plain_net_computes(net, norm):
     # each member's own loss: a gradient that leaked between members would differ from its plain net's
     weights = torch.arange(1.0, K + 1)
     (scores.square().mean(1) * weights).sum().backward()
-    for k, (gk, dk) in enumerate(zip(gs, ds)):
+    for k in range(K):
         (plain[k].square().mean() * weights[k]).backward(retain_graph=True)
     for stacked, plains in ((g, gs), (d, ds)):
         # stacked [K, ...] or joined [K*C, ...] along the first axis: member k's block either way

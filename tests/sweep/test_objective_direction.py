@@ -11,7 +11,7 @@ from conftest import job_dirs
 from gan_runner import results
 from gan_runner.errors import UserError
 from gan_runner.preflight import check
-from gan_runner.run import objective_value
+from gan_runner.run_folder import objective_value
 from gan_runner.sweep.collect import collect
 from gan_runner.sweep.report import build
 from gan_runner.sweep.summary import group, ranked

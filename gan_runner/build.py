@@ -52,7 +52,8 @@ def build_module(cfg: DictConfig, data, ensemble_seeds: list[int] | None = None)
     )
 
 
-def build_trainer(cfg: DictConfig, out: Path, callbacks: list) -> L.Trainer:
+def build_trainer(cfg: DictConfig, out: Path, callbacks: list, with_logger: bool = True) -> L.Trainer:
+    """The Trainer of `cfg`; `with_logger=False` for an ensemble, whose members have loggers of their own."""
     kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
     kwargs.pop("max_steps")  # counted in generator iterations by the batch stream instead
     timeout_s, sync_batchnorm = kwargs.pop("ddp_timeout_s"), kwargs.pop("sync_batchnorm")
@@ -71,6 +72,6 @@ def build_trainer(cfg: DictConfig, out: Path, callbacks: list) -> L.Trainer:
             plugins.append(GlobalBatchNorm())  # not torch's SyncBatchNorm (Lightning's): it runs on GPUs only
     elif kwargs.get("strategy") == "ddp":
         kwargs["strategy"] = "auto"  # one device: nothing to synchronize
-    logger = hydra.utils.instantiate(cfg.logger)
+    logger = hydra.utils.instantiate(cfg.logger) if with_logger else False
     return L.Trainer(max_epochs=1, max_steps=-1, logger=logger, callbacks=callbacks, default_root_dir=out,
                      enable_checkpointing=False, num_sanity_val_steps=0, plugins=plugins or None, **kwargs)

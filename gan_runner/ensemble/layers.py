@@ -79,11 +79,15 @@ class StackedBatchNorm(nn.Module):
         self.bias = _joined([m.bias for m in members]) if first.affine else None
         self.register_buffer("running_mean", torch.cat([m.running_mean for m in members]).clone())
         self.register_buffer("running_var", torch.cat([m.running_var for m in members]).clone())
+        # read by no forward (momentum is set), but kept so that a member's checkpoint is its plain net's
+        self.register_buffer("num_batches_tracked", first.num_batches_tracked.clone())
 
     def forward(self, x: Tensor) -> Tensor:
         if self.flat:
             k, n, f = x.shape
             x = x.transpose(0, 1).reshape(n, k * f)
+        if self.training:
+            self.num_batches_tracked.add_(1)
         y = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, self.training, self.momentum,
                          self.eps)
         return y.reshape(n, k, f).transpose(0, 1) if self.flat else y

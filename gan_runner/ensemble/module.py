@@ -126,6 +126,8 @@ class EnsembleGAN(GAN):
         """`plain`, a module of the members' configuration, given member k's weights and BatchNorm statistics."""
         for mine, theirs in self._pairs(plain):
             theirs.copy_(mine.reshape(self.k, *theirs.shape)[k])
+        for mine, theirs in self._pairs(plain, _counters):
+            theirs.copy_(mine)
         plain.iteration = self.iteration
         return plain
 
@@ -134,14 +136,22 @@ class EnsembleGAN(GAN):
         """Member k given the weights and BatchNorm statistics of `plain` (a run of its seed alone, resumed)."""
         for mine, theirs in self._pairs(plain):
             mine.reshape(self.k, *theirs.shape)[k].copy_(theirs)
+        for mine, theirs in self._pairs(plain, _counters):
+            mine.copy_(theirs)  # one count for all: every member's BatchNorm ran as often
 
-    def _pairs(self, plain: GAN) -> list[tuple[Tensor, Tensor]]:
+    def _pairs(self, plain: GAN, tensors=None) -> list[tuple[Tensor, Tensor]]:
+        tensors = tensors or _state
         nets = [(self.generator, plain.generator), (self.discriminator, plain.discriminator)]
         if self.ema is not None:
             nets.append((self.ema, plain.ema))
-        return [pair for stacked, net in nets for pair in zip(_state(stacked), _state(net), strict=True)]
+        return [pair for stacked, net in nets for pair in zip(tensors(stacked), tensors(net), strict=True)]
 
 
 def _state(net: nn.Module) -> list[Tensor]:
     """The parameters and running statistics, in the order both the stacked and the plain net hold them."""
     return [*net.parameters(), *(b for name, b in net.named_buffers() if name.rsplit(".", 1)[-1].startswith("running"))]
+
+
+def _counters(net: nn.Module) -> list[Tensor]:
+    """BatchNorm's counts of batches, one number for every member."""
+    return [b for name, b in net.named_buffers() if name.rsplit(".", 1)[-1] == "num_batches_tracked"]

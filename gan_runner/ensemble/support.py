@@ -1,0 +1,44 @@
+"""What an ensemble cannot train exactly as its members would train alone, each with the reason, in one line.
+
+The ensemble's step is the plain one on K*B rows (module.py): anything that is not a mean over the batch of
+per-sample terms, or that acts on weights as a whole, would mix the members or needs its own stacked form.
+"""
+from omegaconf import DictConfig
+
+STACKED_NETS = ("gan_runner.nets.mlp.MLPGenerator", "gan_runner.nets.dcgan.DCGANGenerator")
+STACKED_NORMS = ("none", "batch", "layer")
+
+
+def unsupported(cfg: DictConfig) -> str | None:
+    """Why `cfg`'s seeds cannot train as one ensemble, or None when they can."""
+    variant = cfg.variant.get("name", "gan") if cfg.get("variant") else "gan"
+    if variant != "gan":
+        return f"variant={variant}: a variant's heads and label terms have no stacked form yet"
+    model = cfg.model
+    if model.generator._target_ not in STACKED_NETS:
+        return f"model={model.name}: only the mlp and dcgan nets have stacked forms"
+    for key in ("g_norm", "d_norm"):
+        if model.get(key, "none") not in STACKED_NORMS:
+            return f"model.{key}={model[key]}: only {', '.join(STACKED_NORMS)} have stacked forms"
+    if model.get("d_noise", 0.0) > 0:
+        return "model.d_noise > 0: D's hidden noise layers have no stacked form yet"
+    if cfg.loss._target_.endswith(".RaGAN"):
+        return "loss=ragan: each sample is compared with its batch's mean score, which would be the ensemble's"
+    for name, node in (cfg.constraint or {}).items():
+        target = (node or {}).get("_target_", "")
+        if target.endswith(".SpectralNorm"):
+            return "constraint=sn: spectral norm needs a power iteration per member, which is not built yet"
+        if target.endswith(".DRAGAN") and node.get("mode") == "code":
+            return f"constraint.{name}.mode=code: its perturbation scale is the std of the whole batch"
+    optimizer = cfg.optimizer
+    if optimizer.get("consensus", 0.0) > 0:
+        return "optimizer.consensus > 0: the consensus term's joint gradient is not built for ensembles"
+    if optimizer.get("historical_averaging", 0.0) > 0:
+        return "optimizer.historical_averaging > 0: a penalty on the weights, not a mean over the batch"
+    if cfg.trainer.devices != 1:
+        return "trainer.devices > 1: an ensemble trains in one process"
+    if str(cfg.trainer.precision).startswith("16"):
+        return "trainer.precision=16-mixed: one loss scale would skip every member's step when one overflows"
+    if cfg.logger._target_.endswith("WandbLogger"):
+        return "logger=wandb: one process holds one wandb run at a time"
+    return None

@@ -18,6 +18,9 @@ class Loss(abc.ABC):
 
     #: True when `g_loss` also needs the critic's scores on real data (relativistic losses).
     g_needs_real = False
+    #: True when a player's loss is a function of a batch mean, not a mean over the batch of per-sample terms
+    #: (an ensemble then takes each member's loss on its own rows).
+    batch_level = False
 
     @abc.abstractmethod
     def d_loss(self, v_real: Tensor, v_fake: Tensor) -> Tensor: ...
@@ -135,6 +138,8 @@ class RSGAN(Relativistic):
 class RaGAN(Relativistic):
     """Relativistic average standard GAN: each sample against the mean score of the other side, both terms. The
     means are the global batch's under DDP (a function of a batch mean is not a mean over the batch)."""
+
+    batch_level = True
 
     def prefer(self, a, b):
         mean_a, mean_b = mean_over_ranks(a.mean()), mean_over_ranks(b.mean())

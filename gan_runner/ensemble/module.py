@@ -5,9 +5,12 @@ per-sample draw sit in rows k*B .. (k+1)*B - 1 (`Members` hands them to member k
 takes member k's rows from member k's own generator, seeded as seed k's run alone seeds torch. Every loss and
 penalty is a mean over the batch, so the mean over K*B rows times K is the sum of the members' own means: member k's
 gradient is its own, and the optimizers, elementwise over stacked parameters, give it the update it would get alone
-(Adam's step count is one per optimizer, as alone: every member steps at every iteration). What is not a mean over
-the batch (a function of a batch mean, a penalty on the weights) is refused before training (`unsupported`).
+(Adam's step count is one per optimizer, as alone: every member steps at every iteration). A loss that is a function
+of a batch mean (RaGAN's) is taken per member on its own rows; what else is not a mean over the batch (a penalty on
+the weights) is refused before training (support.py).
 """
+import contextlib
+
 import torch
 from torch import Tensor, nn
 
@@ -47,24 +50,25 @@ class EnsembleGAN(GAN):
                 Members(StackedDiscriminator(list(critics)), self.k))
 
     def d_adversarial(self, batch):
-        terms = super().d_adversarial(batch)
-        self._log_members("d_loss", lambda rows, k: super(EnsembleGAN, self).d_adversarial(rows), batch)
-        return terms
+        return self._adversarial("d_loss", lambda rows, v_real: super(EnsembleGAN, self).d_adversarial(rows), batch)
 
     def g_adversarial(self, batch, v_real):
-        terms = super().g_adversarial(batch, v_real)
-        self._log_members("g_loss", lambda rows, k: super(EnsembleGAN, self).g_adversarial(
-            rows, self._rows(v_real)[k]), batch)
-        return terms
+        return self._adversarial("g_loss", super().g_adversarial, batch, v_real)
 
-    def _log_members(self, name: str, terms, batch: Batch) -> None:
-        """Each member's value of a player's adversarial terms, on its own rows, at the iterations that log (the
-        scores are at hand: nothing is drawn or scored again, so the members' streams are untouched)."""
-        if not self.logs_at(self.iteration + 1):
-            return
-        with torch.no_grad():
-            values = [sum(terms(self._member_batch(batch, k), k).values()) for k in range(self.k)]
-        self.member_logs[name] = torch.stack(values).detach()
+    def _adversarial(self, name: str, play, batch: Batch, v_real: Tensor | None = None) -> dict[str, Tensor]:
+        """A player's adversarial terms: over all K*B rows at once when the loss is a mean over the batch, else
+        (a function of a batch mean: RaGAN) the members' mean of each member's terms on its own rows, which the
+        objective's factor K makes their sum. Each member's value is kept at the iterations that log."""
+        logging = self.logs_at(self.iteration + 1)
+        if not (self.loss.batch_level or logging):
+            return play(batch, v_real)
+        with contextlib.nullcontext() if self.loss.batch_level else torch.no_grad():
+            members = [play(self._member_batch(batch, k), self._rows(v_real)[k]) for k in range(self.k)]
+        if logging:  # the scores are at hand: nothing is drawn or scored again, the members' streams are untouched
+            self.member_logs[name] = torch.stack([sum(terms.values()) for terms in members]).detach()
+        if self.loss.batch_level:
+            return {term: torch.stack([terms[term] for terms in members]).mean() for term in members[0]}
+        return play(batch, v_real)
 
     def _rows(self, t: Tensor | None) -> list | Tensor:
         return [None] * self.k if t is None else t.reshape(self.k, -1, *t.shape[1:])

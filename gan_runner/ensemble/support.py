@@ -22,8 +22,6 @@ def unsupported(cfg: DictConfig) -> str | None:
             return f"model.{key}={model[key]}: only {', '.join(STACKED_NORMS)} have stacked forms"
     if model.get("d_noise", 0.0) > 0:
         return "model.d_noise > 0: D's hidden noise layers have no stacked form yet"
-    if cfg.loss._target_.endswith(".RaGAN"):
-        return "loss=ragan: each sample is compared with its batch's mean score, which would be the ensemble's"
     for name, node in (cfg.constraint or {}).items():
         target = (node or {}).get("_target_", "")
         if target.endswith(".SpectralNorm"):

@@ -62,6 +62,10 @@ CASES = {
     "mlp wasserstein clip rmsprop": [*MLP, "loss=wasserstein", "constraint=[clip]", "optimizer=rmsprop"],
     # SGD: unlike Adam and RMSprop, its step follows the gradient's scale (a loss not summed over members shows)
     "mlp r1 noise simultaneous sgd": [*MLP, "constraint=[r1,noise]", "optimizer=sgd", "optimizer.update=simultaneous"],
+    # RaGAN, a function of each member's batch means, ignores a shift of all scores: D's last biases get gradients
+    # that are rounding noise, which Adam scales up to full steps (5e-4 apart after 30 iterations); SGD leaves them
+    # noise (1.5e-8)
+    "mlp ragan lp sgd": [*MLP, "loss=ragan", "constraint=[lp]", "optimizer=sgd"],
     "dcgan batchnorm": [*DCGAN, "model.d_norm=batch"],
 }
 

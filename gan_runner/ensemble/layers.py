@@ -9,11 +9,15 @@ MLSys 2021):
 `Flatten` and `Unflatten` move between them. Elementwise layers (activations, tanh) are used as they are.
 
 `stack_layer(members)` turns K plain layers of one type into the stacked layer with their weights, so that member k
-starts from exactly the weights the plain net of seed k starts from.
+starts from exactly the weights the plain net of seed k starts from; a layer under torch's spectral norm becomes the
+stacked layer under `StackedSpectralNorm`, with each member's power-iteration vectors.
 """
+import copy
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
 
 ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.Identity)
 
@@ -165,8 +169,54 @@ STACKED = {nn.Linear: StackedLinear, nn.Conv2d: StackedConv, nn.ConvTranspose2d:
            nn.LayerNorm: StackedLayerNorm}
 
 
+class StackedSpectralNorm(nn.Module):
+    """torch's spectral-norm parametrization (weight / sigma, sigma from a power iteration on u and v, run in training
+    mode) for K members at once: the weight, stacked [K, out, ...] or joined [K*out, ...], holds member k's [out, ...]
+    in its k-th block, and each member keeps its own u [out] and v [in*...] (stacked [K, out] and [K, in*...])."""
+
+    def __init__(self, members: list[nn.Module]):
+        super().__init__()
+        first = members[0]
+        if first.dim != 0:
+            raise ValueError("stacked spectral norm takes weights normalized along their first axis only")
+        self.k, self.eps, self.n_power_iterations = len(members), first.eps, first.n_power_iterations
+        self.register_buffer("_u", torch.stack([m._u for m in members]).clone())
+        self.register_buffer("_v", torch.stack([m._v for m in members]).clone())
+
+    @torch.no_grad()
+    def _power_method(self, mats: Tensor) -> None:
+        for _ in range(self.n_power_iterations):
+            self._u = F.normalize(torch.bmm(mats, self._v.unsqueeze(2)).squeeze(2), dim=1, eps=self.eps, out=self._u)
+            self._v = F.normalize(torch.bmm(mats.transpose(1, 2), self._u.unsqueeze(2)).squeeze(2), dim=1,
+                                  eps=self.eps, out=self._v)
+
+    def forward(self, weight: Tensor) -> Tensor:
+        mats = weight.reshape(self.k, self._u.shape[1], -1)
+        if self.training:
+            self._power_method(mats)
+        u, v = self._u.clone(), self._v.clone()
+        sigma = torch.bmm(u.unsqueeze(1), torch.bmm(mats, v.unsqueeze(2))).reshape(self.k, 1)
+        return (weight.reshape(self.k, -1) / sigma).reshape(weight.shape)
+
+
+def _stack_spectral(members: list[nn.Module]) -> nn.Module:
+    """Layers under torch's spectral norm: their plain forms stacked, the stacked weight under StackedSpectralNorm
+    with the members' u and v (registered without the check's forward call, which would run one more iteration)."""
+    norms = [m.parametrizations.weight[0] for m in members]
+    plain = [parametrize.remove_parametrizations(copy.deepcopy(m), "weight", leave_parametrized=False)
+             for m in members]
+    stacked = stack_layer(plain)
+    parametrize.register_parametrization(stacked, "weight", StackedSpectralNorm(norms), unsafe=True)
+    return stacked
+
+
 def stack_layer(members: list[nn.Module]) -> nn.Module:
     """The stacked layer of K plain layers of one type (their weights copied)."""
+    if parametrize.is_parametrized(members[0], "weight"):
+        if not all(len(m.parametrizations.weight) == 1 and type(m.parametrizations.weight[0]).__name__
+                   == "_SpectralNorm" for m in members):
+            raise ValueError("of the weight parametrizations, only torch's spectral norm has a stacked form")
+        return _stack_spectral(members)
     kind = type(members[0])
     if any(type(m) is not kind for m in members):
         raise ValueError("members differ in their layers: only copies of one net stack")

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from gan_runner import draws
+from gan_runner.constraints.spectral import SpectralNorm
 from gan_runner.ensemble.nets import StackedDiscriminator, StackedGenerator
 from gan_runner.modules.gan import GAN, Batch, Diverged, Side
 
@@ -35,6 +36,8 @@ class EnsembleGAN(GAN):
     def __init__(self, seeds: list[int], **kwargs):
         self.seeds = list(seeds)
         self.k = len(self.seeds)
+        # Spectral norm draws each member's u and v when it wraps D: per member, right after its nets, as alone.
+        self._member_wraps = [c for c in kwargs["constraints"].items if isinstance(c, SpectralNorm)]
         super().__init__(**kwargs)
         self.diverged: dict[int, int] = {}  # member -> the iteration its weights were found non-finite
         self.member_logs: dict[str, Tensor] = {}  # d_loss, g_loss: [K], each member's, at the logged iterations
@@ -44,7 +47,10 @@ class EnsembleGAN(GAN):
         members = []
         for seed in self.seeds:
             torch.manual_seed(seed)  # what seed_everything(seed) gives the nets of the run alone
-            members.append(super().initial_networks(make_generator, make_discriminator, init))
+            generator, critic = super().initial_networks(make_generator, make_discriminator, init)
+            for constraint in self._member_wraps:
+                critic = constraint.wrap(critic)
+            members.append((generator, critic))
         generators, critics = zip(*members)
         return (Members(StackedGenerator(list(generators)), self.k),
                 Members(StackedDiscriminator(list(critics)), self.k))
@@ -152,8 +158,13 @@ class EnsembleGAN(GAN):
 
 
 def _state(net: nn.Module) -> list[Tensor]:
-    """The parameters and running statistics, in the order both the stacked and the plain net hold them."""
-    return [*net.parameters(), *(b for name, b in net.named_buffers() if name.rsplit(".", 1)[-1].startswith("running"))]
+    """The parameters, BatchNorm's running statistics and spectral norm's u and v, in the order both the stacked and
+    the plain net hold them."""
+    return [*net.parameters(), *(b for name, b in net.named_buffers() if _per_member_buffer(name.rsplit(".", 1)[-1]))]
+
+
+def _per_member_buffer(name: str) -> bool:
+    return name.startswith("running") or name in ("_u", "_v")
 
 
 def _counters(net: nn.Module) -> list[Tensor]:

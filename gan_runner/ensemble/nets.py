@@ -3,7 +3,7 @@
 images [N, K*C, H, W] (layers.py)."""
 from torch import Tensor, nn
 
-from gan_runner.ensemble.layers import StackedLinear, Unflatten, from_images, stack_layer, to_images
+from gan_runner.ensemble.layers import Unflatten, from_images, stack_layer, to_images
 from gan_runner.nets.critic import Discriminator
 from gan_runner.nets.dcgan import DCGANGenerator
 from gan_runner.nets.mlp import MLPGenerator
@@ -37,7 +37,7 @@ class StackedDiscriminator(nn.Module):
             raise ValueError("a discriminator with a variant's heads has no stacked form yet")
         self.k, self.flat_input = len(members), first.flat_input
         self.trunk = stack_layer([m.trunk for m in members])
-        self.head = StackedLinear([m.head for m in members])
+        self.head = stack_layer([m.head for m in members])
 
     def features(self, x: Tensor) -> Tensor:
         return self.trunk(x if self.flat_input else to_images(x))

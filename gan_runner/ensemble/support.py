@@ -24,8 +24,6 @@ def unsupported(cfg: DictConfig) -> str | None:
         return "model.d_noise > 0: D's hidden noise layers have no stacked form yet"
     for name, node in (cfg.constraint or {}).items():
         target = (node or {}).get("_target_", "")
-        if target.endswith(".SpectralNorm"):
-            return "constraint=sn: spectral norm needs a power iteration per member, which is not built yet"
         if target.endswith(".DRAGAN") and node.get("mode") == "code":
             return f"constraint.{name}.mode=code: its perturbation scale is the std of the whole batch"
     optimizer = cfg.optimizer

@@ -1,6 +1,11 @@
 """Every loss x constraint on PacGAN's ring and grid, 3 seeds each, through gan-runner's own `run`.
 
     .venv/bin/python scripts/catalogue_toy.py [--steps 700] [--seeds 3] [--jobs 2] [--out outputs/catalogue]
+        [--ensemble] [--name catalogue_toy]
+
+With --ensemble, each configuration's seeds train together as one ensemble (gan_runner/ensemble/run.py, what
+hydra/launcher=ensemble runs), each run still in its own folder; a configuration the ensemble refuses runs seed by
+seed. --name names the report and figures in --docs.
 
 The grid and its shared recipe are conf/sweep/toy.yaml's, so `gan-runner -m sweep=toy` runs the same jobs.
 
@@ -36,26 +41,53 @@ def overrides(data: str, loss: str, constraint: str, seed: int, steps: int) -> l
             "trainer.enable_progress_bar=false", f"checkpoint_every_n_steps={steps}"]
 
 
+def _config(out: str, ovr: list[str]):
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(str(ROOT / "gan_runner" / "conf"), version_base="1.3"):
+        return compose("config", overrides=[*ovr, f"output_dir={out}"])
+
+
 def job(args) -> tuple:
     """One run in a worker process: compose, run, and keep 500 generated points for the figure."""
     import torch
-    from hydra import compose, initialize_config_dir
 
+    from gan_runner.run import run
+
+    key, out, ovr = args
+    torch.set_num_threads(1)  # one core per job: the pool runs one job per core
+    cfg = _config(out, ovr)
+    try:
+        run(cfg)
+    except Exception as exc:  # a crashed combination is a result too
+        return key, {"status": f"failed: {type(exc).__name__}"}, None
+    return finished(key, out, cfg)
+
+
+def ensemble_job(tasks: list) -> list[tuple]:
+    """One configuration's seeds in a worker process: trained together, then each run read as `job` reads it (a
+    configuration the ensemble refuses: each seed run alone)."""
+    import torch
+
+    from gan_runner.ensemble.run import train_together
+
+    torch.set_num_threads(1)
+    try:
+        reason = train_together([_config(out, ovr) for _, out, ovr in tasks])
+        if reason:
+            print(f"{tasks[0][0][:3]}: seeds run one by one: {reason}")
+    except Exception as exc:  # a crashed combination is a result too; its seeds may still complete alone
+        print(f"{tasks[0][0][:3]}: the ensemble failed ({type(exc).__name__}: {exc}); its seeds run alone")
+    return [job(task) for task in tasks]  # a completed run returns as recorded
+
+
+def finished(key: tuple, out: str, cfg) -> tuple:
     from gan_runner import results
     from gan_runner.build import build_module
     from gan_runner.checkpoint import last_checkpoint, load_weights
     from gan_runner.data import toy
     from gan_runner.evaluation import generate, untouched
-    from gan_runner.run import run
 
-    key, out, ovr = args
-    torch.set_num_threads(1)  # one core per job: the pool runs one job per core
-    with initialize_config_dir(str(ROOT / "gan_runner" / "conf"), version_base="1.3"):
-        cfg = compose("config", overrides=[*ovr, f"output_dir={out}"])
-    try:
-        run(cfg)
-    except Exception as exc:  # a crashed combination is a result too
-        return key, {"status": f"failed: {type(exc).__name__}"}, None
     result = results.read(Path(out) / "metrics.json")
     points = None
     if result["status"] == "completed":
@@ -124,6 +156,8 @@ def main() -> None:
     parser.add_argument("--docs", default=str(ROOT / "docs"))
     parser.add_argument("--losses", nargs="+", default=LOSSES, choices=LOSSES)
     parser.add_argument("--constraints", nargs="+", default=CONSTRAINTS, choices=CONSTRAINTS)
+    parser.add_argument("--ensemble", action="store_true", help="each configuration's seeds as one ensemble")
+    parser.add_argument("--name", default="catalogue_toy", help="the report's and figures' name in --docs")
     args = parser.parse_args()
     LOSSES[:], CONSTRAINTS[:] = args.losses, args.constraints
     os.environ.setdefault("WANDB_MODE", "offline")
@@ -134,22 +168,33 @@ def main() -> None:
     # Workers live for the whole catalogue: recycling them (Pool's maxtasksperchild, or max_tasks_per_child) made
     # the pool's handler thread spin on half a core, or deadlock, with Python 3.11 here.
     with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(job, task) for task in tasks]
-        for n, done in enumerate(as_completed(futures), 1):
-            key, row, pts = done.result()
-            rows[key], points[key] = row, pts
-            if n % 24 == 0:
-                print(f"{n}/{len(tasks)} runs, {time.time() - start:.0f} s", flush=True)
+        if args.ensemble:
+            groups = [tasks[i:i + args.seeds] for i in range(0, len(tasks), args.seeds)]  # seeds are innermost
+            futures = [pool.submit(ensemble_job, group) for group in groups]
+        else:
+            futures = [pool.submit(job, task) for task in tasks]
+        n = 0
+        for done in as_completed(futures):
+            for key, row, pts in done.result() if args.ensemble else [done.result()]:
+                rows[key], points[key] = row, pts
+                n += 1
+                if n % 24 == 0:
+                    print(f"{n}/{len(tasks)} runs, {time.time() - start:.0f} s", flush=True)
+    seconds = time.time() - start
     docs = Path(args.docs)
     docs.mkdir(exist_ok=True)
+    how = "each configuration's seeds as one ensemble" if args.ensemble else "each run alone"
     report = [f"# Toy catalogue: every loss x constraint on ring and grid ({args.seeds} seeds, {args.steps} "
-              f"iterations, MLP width 64, batch 128, Adam 1e-3; PacGAN's metrics on 2,500 samples)", ""]
+              f"iterations, MLP width 64, batch 128, Adam 1e-3; PacGAN's metrics on 2,500 samples)", "",
+              f"{len(tasks)} runs, {how}, in {seconds / 60:.1f} min with {args.jobs} worker processes of one thread "
+              f"(`.venv/bin/python scripts/catalogue_toy.py --seeds {args.seeds}"
+              f"{' --ensemble' if args.ensemble else ''} --name {args.name}`).", ""]
     for data in DATA:
-        figure(points, data, docs / f"catalogue_toy_{data}.png")
-        report += [f"## {data}", "", *table(rows, data, args.seeds), "", f"![{data}](catalogue_toy_{data}.png)", ""]
-    (docs / "catalogue_toy.md").write_text("\n".join(report))
+        figure(points, data, docs / f"{args.name}_{data}.png")
+        report += [f"## {data}", "", *table(rows, data, args.seeds), "", f"![{data}]({args.name}_{data}.png)", ""]
+    (docs / f"{args.name}.md").write_text("\n".join(report))
     print("\n".join(report))
-    print(f"{len(tasks)} runs in {time.time() - start:.0f} s with {args.jobs} jobs")
+    print(f"{len(tasks)} runs in {seconds:.0f} s with {args.jobs} jobs")
 
 
 if __name__ == "__main__":

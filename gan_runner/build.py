@@ -11,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from gan_runner import hardware
 from gan_runner.constraints import Constraints
 from gan_runner.ddp import HandSyncedDDP
-from gan_runner.ensemble.module import EnsembleGAN
+from gan_runner.ensemble.module import ensemble_of
 from gan_runner.errors import UserError
 from gan_runner.sync_batchnorm import GlobalBatchNorm
 
@@ -37,7 +37,7 @@ def build_module(cfg: DictConfig, data, ensemble_seeds: list[int] | None = None)
     module_cls = hydra.utils.get_class(variant.pop("_target_"))
     variant.pop("name", None)
     if ensemble_seeds is not None:
-        module_cls, variant = EnsembleGAN, {**variant, "seeds": ensemble_seeds}
+        module_cls, variant = ensemble_of(module_cls), {**variant, "seeds": ensemble_seeds}
     return module_cls(
         generator=hydra.utils.instantiate(cfg.model.generator, _partial_=True),
         discriminator=hydra.utils.instantiate(cfg.model.discriminator, _partial_=True),

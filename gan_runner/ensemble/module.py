@@ -10,29 +10,26 @@ of a batch mean (RaGAN's) is taken per member on its own rows; what else is not 
 the weights) is refused before training (support.py).
 """
 import contextlib
+import functools
 
 import torch
 from torch import Tensor, nn
 
 from gan_runner import draws
 from gan_runner.constraints.spectral import SpectralNorm
-from gan_runner.ensemble.nets import StackedDiscriminator, StackedGenerator
+from gan_runner.ensemble.nets import as_one
 from gan_runner.modules.gan import GAN, Batch, Diverged, Side
 
 
-class Members(nn.Module):
-    """A stacked net behind the plain net's interface: K*n rows in, member k's n rows to member k, K*n rows out."""
-
-    def __init__(self, stacked: nn.Module, k: int):
-        super().__init__()
-        self.stacked, self.k = stacked, k
-
-    def forward(self, x: Tensor) -> Tensor:
-        out = self.stacked(x.reshape(self.k, -1, *x.shape[1:]))
-        return out.reshape(-1, *out.shape[2:])
+@functools.cache
+def ensemble_of(module_cls: type[GAN]) -> type[GAN]:
+    """The ensemble module of a GAN module class (the base GAN or a variant whose nets have stacked forms)."""
+    return type(f"Ensemble{module_cls.__name__}", (Ensemble, module_cls), {})
 
 
-class EnsembleGAN(GAN):
+class Ensemble:
+    """What an ensemble changes in a GAN module (a mixin before the module's class: `ensemble_of`)."""
+
     def __init__(self, seeds: list[int], **kwargs):
         self.seeds = list(seeds)
         self.k = len(self.seeds)
@@ -52,11 +49,10 @@ class EnsembleGAN(GAN):
                 critic = constraint.wrap(critic)
             members.append((generator, critic))
         generators, critics = zip(*members)
-        return (Members(StackedGenerator(list(generators)), self.k),
-                Members(StackedDiscriminator(list(critics)), self.k))
+        return as_one(list(generators)), as_one(list(critics))
 
     def d_adversarial(self, batch):
-        return self._adversarial("d_loss", lambda rows, v_real: super(EnsembleGAN, self).d_adversarial(rows), batch)
+        return self._adversarial("d_loss", lambda rows, v_real: super(Ensemble, self).d_adversarial(rows), batch)
 
     def g_adversarial(self, batch, v_real):
         return self._adversarial("g_loss", super().g_adversarial, batch, v_real)
@@ -170,3 +166,6 @@ def _per_member_buffer(name: str) -> bool:
 def _counters(net: nn.Module) -> list[Tensor]:
     """BatchNorm's counts of batches, one number for every member."""
     return [b for name, b in net.named_buffers() if name.rsplit(".", 1)[-1] == "num_batches_tracked"]
+
+
+EnsembleGAN = ensemble_of(GAN)

@@ -1,9 +1,12 @@
 """G and D of K members as one net, taking and giving each member's tensors along a leading axis: G maps latents
 [K, N, z] to samples [K, N, *shape], D samples [K, N, *shape] to scores [K, N]. Inside, convolutional nets work on
-images [N, K*C, H, W] (layers.py)."""
+images [N, K*C, H, W] (layers.py). `as_one` puts them behind the plain nets' interface, K*N rows in and out."""
+import copy
+
 from torch import Tensor, nn
 
 from gan_runner.ensemble.layers import Unflatten, from_images, stack_layer, to_images
+from gan_runner.nets.conditioning import ConcatCritic, ConcatGenerator
 from gan_runner.nets.critic import Discriminator
 from gan_runner.nets.dcgan import DCGANGenerator
 from gan_runner.nets.mlp import MLPGenerator
@@ -44,3 +47,27 @@ class StackedDiscriminator(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.features(x)).squeeze(2)
+
+
+class Members(nn.Module):
+    """A stacked net behind the plain net's interface: K*n rows in, member k's n rows to member k, K*n rows out."""
+
+    def __init__(self, stacked: nn.Module, k: int):
+        super().__init__()
+        self.stacked, self.k = stacked, k
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.stacked(x.reshape(self.k, -1, *x.shape[1:]))
+        return out.reshape(-1, *out.shape[2:])
+
+
+def as_one(members: list[nn.Module]) -> nn.Module:
+    """K plain nets, G or D, as one net on K*n rows. A conditional GAN's label concatenation (ConcatGenerator,
+    ConcatCritic) is work per sample: it stays around the members' stacked net, and runs on all K*n rows at once."""
+    first = members[0]
+    if isinstance(first, (ConcatGenerator, ConcatCritic)):
+        outer = copy.deepcopy(first)
+        outer.net = as_one([m.net for m in members])
+        return outer
+    stacked = StackedDiscriminator(members) if isinstance(first, Discriminator) else StackedGenerator(members)
+    return Members(stacked, len(members))

@@ -12,8 +12,10 @@ STACKED_NORMS = ("none", "batch", "layer")
 def unsupported(cfg: DictConfig) -> str | None:
     """Why `cfg`'s seeds cannot train as one ensemble, or None when they can."""
     variant = cfg.variant.get("name", "gan") if cfg.get("variant") else "gan"
-    if variant != "gan":
-        return f"variant={variant}: a variant's heads and label terms have no stacked form yet"
+    if variant not in ("gan", "cgan"):
+        return f"variant={variant}: its heads and label embeddings have no stacked form yet"
+    if variant == "cgan" and cfg.variant.get("labels", "input") != "input":
+        return "variant.labels=every_layer: labels inside the nets have no stacked form yet"
     model = cfg.model
     if model.generator._target_ not in STACKED_NETS:
         return f"model={model.name}: only the mlp and dcgan nets have stacked forms"

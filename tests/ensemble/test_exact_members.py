@@ -70,6 +70,8 @@ CASES = {
     "mlp sn": [*MLP, "constraint=[sn]"],  # each member its own power iteration (StackedSpectralNorm)
     "dcgan batchnorm": [*DCGAN, "model.d_norm=batch"],
     "dcgan sn hinge layernorm": [*DCGAN, "constraint=[sn]", "loss=hinge", "model.d_norm=layer"],
+    # labels concatenated to z and to D's input channels; matching-aware D: wrong labels drawn per member
+    "dcgan cgan mismatch": [*DCGAN, "variant=cgan", "variant.mismatch=0.5"],
 }
 
 

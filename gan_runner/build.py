@@ -1,4 +1,5 @@
 """Instantiate the pieces of a run from its composed config: the LightningModule and the Trainer."""
+from functools import partial
 from pathlib import Path
 
 import hydra.errors
@@ -13,6 +14,7 @@ from gan_runner.constraints import Constraints
 from gan_runner.ddp import HandSyncedDDP
 from gan_runner.ensemble.module import ensemble_of
 from gan_runner.errors import UserError
+from gan_runner.nets.packing import packed_shape
 from gan_runner.sync_batchnorm import GlobalBatchNorm
 
 DEFAULT_VARIANT = {"_target_": "gan_runner.modules.gan.GAN"}
@@ -38,9 +40,15 @@ def build_module(cfg: DictConfig, data, ensemble_seeds: list[int] | None = None)
     variant.pop("name", None)
     if ensemble_seeds is not None:
         module_cls, variant = ensemble_of(module_cls), {**variant, "seeds": ensemble_seeds}
+    discriminator = hydra.utils.instantiate(cfg.model.discriminator, _partial_=True)
+    pack = cfg.model.get("pack", 1)
+    if pack > 1:  # D built for packs of `pack` samples (nets/packing.py)
+        flat = getattr(discriminator.func, "flat_input", False)
+        discriminator = partial(discriminator, shape=packed_shape(list(cfg.data.shape), pack, flat))
     return module_cls(
         generator=hydra.utils.instantiate(cfg.model.generator, _partial_=True),
-        discriminator=hydra.utils.instantiate(cfg.model.discriminator, _partial_=True),
+        discriminator=discriminator,
+        pack=pack,
         loss=hydra.utils.instantiate(cfg.loss),
         constraints=constraints,
         optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),

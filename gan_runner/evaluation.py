@@ -156,14 +156,17 @@ class ToyEvaluation:
                          "reference": "first n of a fixed permutation of the training points"}
 
     def __call__(self, module, picture: Path | None = None) -> dict[str, float]:
-        def critic(x):
-            return module.critic(x.to(module.device)).cpu()
+        def critic(x):  # each point's score (a packed D: of a pack of copies of it), for the picture
+            return module.point_scores(x.to(module.device)).cpu()
+
+        def packs(x):  # a packed D's scores of packs of consecutive samples, the remainder of a pack left out
+            return module.critic(x[:len(x) - len(x) % module.pack].to(module.device)).cpu()
 
         with untouched(module):
             fake, _ = generate(module, self.num_samples)
             result = mode_metrics(fake, self.data.centers, self.data.std)
             result["w1"] = exact_w1(self.real, fake)
-            result["critic_w1"] = critic_w1_estimate(critic, self.real, fake)
+            result["critic_w1"] = critic_w1_estimate(packs, self.real, fake)
             if picture is not None and self.pictures:
                 title = f"modes {result['modes']:.0f}  HQ {result['hq_percent']:.1f}%  W1 {result['w1']:.3f}"
                 pixels = plots.save_scatter(self.real[:1000], fake[:1000], critic, picture, title)

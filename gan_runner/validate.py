@@ -127,6 +127,7 @@ def _combinations(cfg: DictConfig) -> None:
         raise UserError(f"model.init={init!r}: choose {' or '.join(INITS)}")
     if init == "normal" and "weight" in (cfg.model.get("d_norm"), cfg.model.get("g_norm")):
         raise UserError("model.init=normal draws the weights that weight norm reparametrizes: set model.init=torch")
+    _packing(cfg)
     penalized = [n for n, c in constraint_classes(cfg).items() if c.per_sample_gradients]
     if penalized and cfg.model.d_norm == "batch":
         raise UserError(f"constraint {penalized[0]} needs per-sample gradients, which BatchNorm in D mixes across the"
@@ -138,3 +139,17 @@ def _combinations(cfg: DictConfig) -> None:
     elif cfg.metrics.reference != "sample":
         raise UserError(f"metrics.reference={cfg.metrics.reference} is for images: 2-D points compare with a sample, "
                         "metrics.reference=sample")
+
+
+def _packing(cfg: DictConfig) -> None:
+    pack = cfg.model.get("pack", 1)
+    if not isinstance(pack, int) or isinstance(pack, bool) or pack < 1:
+        raise UserError(f"model.pack={pack!r} is not a number of samples per pack: pass an integer >= 1 (1: off)")
+    if pack == 1:
+        return
+    if cfg.data.batch_size % pack:
+        raise UserError(f"data.batch_size={cfg.data.batch_size} is not a whole number of packs of model.pack={pack}: "
+                        f"pass a multiple of {pack}, e.g. data.batch_size={cfg.data.batch_size // pack * pack or pack}")
+    if cfg.variant.name != "gan":
+        raise UserError(f"model.pack={pack} packs the samples of the plain GAN's D; variant={cfg.variant.name} scores "
+                        "or labels each sample itself: drop model.pack, or use variant=gan")

@@ -30,6 +30,7 @@ from gan_runner.constraints import Constraints
 from gan_runner.losses import Loss
 from gan_runner.modules import consensus, optimizers, resume_state
 from gan_runner.modules.rules import HistoricalAverage
+from gan_runner.nets import packing
 from gan_runner.nets.init import initialize
 
 
@@ -69,12 +70,13 @@ class GAN(L.LightningModule):
     uses_features = False
 
     def __init__(self, generator, discriminator, loss: Loss, constraints: Constraints, optimizer: dict, z_dim: int,
-                 num_classes: int = 0, total_steps: int = 0, init: str = "torch"):
+                 num_classes: int = 0, total_steps: int = 0, init: str = "torch", pack: int = 1):
         """`generator`, `discriminator`: factories of the model's nets (Hydra partials), so that a variant can build
-        them with other input sizes (e.g. labels as extra channels); `init`: their initial weights (nets/init.py)."""
+        them with other input sizes (e.g. labels as extra channels); `init`: their initial weights (nets/init.py);
+        `pack`: D scores packs of that many samples (nets/packing.py; D's factory builds it for their input)."""
         super().__init__()
         self.automatic_optimization = False
-        self.z_dim, self.num_classes = z_dim, num_classes
+        self.z_dim, self.num_classes, self.pack = z_dim, num_classes, pack
         self.generator, critic = self.initial_networks(generator, discriminator, init)
         self._features: list[Tensor] = []
         self._parts: dict[str, nn.Module] = {}
@@ -149,13 +151,22 @@ class GAN(L.LightningModule):
 
     def critic(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         """D's scores [N] in float32 (under mixed precision too: the losses and penalties are computed in fp32);
-        `y` reaches D only when the variant conditions it on labels."""
+        `y` reaches D only when the variant conditions it on labels. Packed (model.pack = m): one score per pack of
+        m consecutive samples, [N/m]."""
+        if self.pack > 1:
+            x = packing.join(x, self.pack)
         scores = self.discriminator(x, y) if self.conditional_critic else self.discriminator(x)
         if scores.shape != (x.shape[0],):
             raise CriticShapeError(f"the discriminator returned scores of shape {tuple(scores.shape)} for "
                                    f"{x.shape[0]} samples: it must return one score per sample, shape "
                                    f"[{x.shape[0]}] (squeeze a trailing dimension of size 1)")
         return scores.float()
+
+    def point_scores(self, x: Tensor) -> Tensor:
+        """D's score of each sample alone, [N]: of a pack of m copies of it when D is packed (a critic's picture)."""
+        if self.pack == 1:
+            return self.critic(x)
+        return self.critic(x.repeat_interleave(self.pack, dim=0))
 
     def d_part(self, name: str) -> nn.Module:
         """The unique submodule of D named `name` (`trunk`, `heads`, ...), inside any constraint wrapper."""
@@ -214,7 +225,8 @@ class GAN(L.LightningModule):
         # Penalties hold the labels fixed and differentiate with respect to x alone; conditional variants give G
         # the real batch's labels, so real samples, fakes and their interpolates agree on them.
         critic = partial(self.critic, y=batch.real.y)
-        terms = {**adversarial, **self.constraints.penalty(critic, batch.real.x, batch.fake.x)}
+        points = packing.penalty_points(critic, batch.real.x, batch.fake.x, self.pack)  # packed: a pack is a point
+        terms = {**adversarial, **self.constraints.penalty(*points)}
         terms.update(self.d_extra(batch))
         if self.d_average is not None:
             terms["d_hist_avg"] = self.d_average.penalty()

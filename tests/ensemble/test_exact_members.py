@@ -68,6 +68,7 @@ CASES = {
     # noise (1.5e-8)
     "mlp ragan lp sgd": [*MLP, "loss=ragan", "constraint=[lp]", "optimizer=sgd"],
     "mlp sn": [*MLP, "constraint=[sn]"],  # each member its own power iteration (StackedSpectralNorm)
+    "mlp packs of 2 gp": [*MLP, "model.pack=2", "constraint=[gp]"],  # a member's packs: its own rows, its own eps
     "dcgan batchnorm": [*DCGAN, "model.d_norm=batch"],
     "dcgan sn hinge layernorm": [*DCGAN, "constraint=[sn]", "loss=hinge", "model.d_norm=layer"],
     # labels concatenated to z and to D's input channels; matching-aware D: wrong labels drawn per member

@@ -47,9 +47,16 @@ def _keep(flat: dict, prefixes: tuple[str, ...], inside: bool) -> dict:
     return {k: v for k, v in flat.items() if matches(k, prefixes) == inside}
 
 
+# Keys added after runs were recorded, with the value that trains as those runs did: at that value they are left out,
+# so that a folder recorded before them is still the same configuration.
+NEUTRAL = {"model.pack": 1, "data.sampler": "epoch"}
+
+
 def _inactive(flat: dict) -> tuple[str, ...]:
-    """Keys that change nothing in this configuration: a decay horizon without decay."""
-    return ("optimizer.lr_decay_steps",) if flat.get("optimizer.lr_decay") == "none" else ()
+    """Keys that change nothing in this configuration: a decay horizon without decay, a later key at its neutral
+    value."""
+    decay = ("optimizer.lr_decay_steps",) if flat.get("optimizer.lr_decay") == "none" else ()
+    return decay + tuple(key for key, value in NEUTRAL.items() if key in flat and flat[key] == value)
 
 
 def parts(cfg: DictConfig) -> tuple[dict, dict]:

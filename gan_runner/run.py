@@ -57,7 +57,7 @@ def _run(cfg: DictConfig, out: Path) -> float:
     if isinstance(trainer.logger, ResumableCSVLogger):
         trainer.logger.resumed_at = start  # metrics.csv keeps the rows of the iterations resumed from
     stream = BatchStream(module.training_data(data), cfg.data.batch_size, module.n_critic, total, cfg.seed,
-                         start=start, world_size=trainer.world_size)
+                         start=start, world_size=trainer.world_size, sampler=cfg.data.get("sampler", "epoch"))
     trainer.callbacks.append(RollingCheckpoint(folder.checkpoint, cfg.checkpoint_every_n_steps, total, folder.now))
     ckpt_path = folder.checkpoint if resumed else None
     if not distributed.is_main_process():

@@ -9,6 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan_runner import hardware
 from gan_runner.checks import check_components
+from gan_runner.data.stream import SAMPLERS
 from gan_runner.errors import UserError
 from gan_runner.metrics import directions, spaces
 from gan_runner.nets.init import INITS
@@ -128,6 +129,9 @@ def _combinations(cfg: DictConfig) -> None:
     if init == "normal" and "weight" in (cfg.model.get("d_norm"), cfg.model.get("g_norm")):
         raise UserError("model.init=normal draws the weights that weight norm reparametrizes: set model.init=torch")
     _packing(cfg)
+    if cfg.data.get("sampler", "epoch") not in SAMPLERS:
+        raise UserError(f"data.sampler={cfg.data.sampler!r}: choose {' or '.join(SAMPLERS)} (epoch: every sample once "
+                        "per epoch, reshuffled; replacement: i.i.d. draws)")
     penalized = [n for n, c in constraint_classes(cfg).items() if c.per_sample_gradients]
     if penalized and cfg.model.d_norm == "batch":
         raise UserError(f"constraint {penalized[0]} needs per-sample gradients, which BatchNorm in D mixes across the"

@@ -138,3 +138,19 @@ def test_a_sweep_run_again_in_its_folder_runs_only_what_is_missing(tmp_path):
     assert results.read(hinge_job / "metrics.json")["status"] == "completed"
     command = resume_command(sweep)
     assert command.startswith("gan-runner -m ") and "loss=ns,hinge" in command and f"hydra.sweep.dir={sweep}" in command
+
+
+def test_a_key_added_later_at_its_neutral_value_leaves_the_hash_of_older_folders(cfg_factory):
+    """model.pack and data.sampler came after runs were recorded: at 1 and epoch a configuration hashes as it did
+    without them, at any other value it is another configuration."""
+    from omegaconf import open_dict
+
+    from gan_runner.identity import hashes
+
+    cfg = cfg_factory(TOY)
+    older = cfg.copy()
+    with open_dict(older):
+        del older.model["pack"], older.data["sampler"]
+    assert hashes(cfg)["training"] == hashes(older)["training"]
+    for changed in (["model.pack=2"], ["data.sampler=replacement"]):
+        assert hashes(cfg_factory([*TOY, *changed]))["training"] != hashes(cfg)["training"]

@@ -79,8 +79,8 @@ def _train(folders: list[Folder]) -> None:
     data = instantiate(cfg.data.source)
     module = build_module(cfg, data, ensemble_seeds=seeds)  # a net without a stacked form: ValueError, nothing written
     members = [Member(f, data, seeds) for f in folders]
-    stream = EnsembleStream([BatchStream(data, cfg.data.batch_size, module.n_critic, total, seed, start=start)
-                             for seed in seeds])
+    stream = EnsembleStream([BatchStream(module.training_data(data), cfg.data.batch_size, module.n_critic, total, seed,
+                                         start=start, sampler=cfg.data.get("sampler", "epoch")) for seed in seeds])
     first_step = FirstStepTime()
     trainer = build_trainer(cfg, folders[0].out, [first_step], with_logger=False)
     evaluation = evaluation_for(cfg, data, trainer.strategy.root_device)  # one for all: the members share its inputs

@@ -25,7 +25,8 @@ class MemberOutputs(L.Callback):
         if iteration % trainer.log_every_n_steps == 0:  # the rows Lightning's logging of a run alone writes
             for k, m in self._live(module):
                 values = {name: float(v[k]) for name, v in module.member_logs.items()}
-                m.logger.log_metrics({**values, "iteration": float(iteration)}, step=dashboard.step(iteration))
+                m.logger.log_metrics({**values, "iteration": float(iteration), "epoch": float(trainer.current_epoch)},
+                                     step=dashboard.step(iteration))
         if self.every > 0 and iteration % self.every == 0 and iteration < self.last:
             began = time.perf_counter()
             for k, m in self._live(module):

@@ -27,14 +27,16 @@ def split(checkpoint: dict, module: EnsembleGAN, plains: list[GAN], identities: 
         member["optimizer_states"] = [_optimizer_rows(state, k, module.k, player_shapes)
                                       for state, player_shapes in zip(checkpoint["optimizer_states"], shapes)]
         gan_runner = checkpoint["gan_runner"]
-        member["gan_runner"] = {**gan_runner, "rng": {**gan_runner["rng"], "torch": checkpoint["ensemble_streams"][k]}}
+        member["gan_runner"] = {**gan_runner, "rng": {**gan_runner["rng"], **_member_rng(
+            checkpoint["ensemble_streams"][k], module.seeds[k], module.device)}}
         member["identity"] = identity
         members.append(member)
     return members
 
 
-def join(members: list[dict], module: EnsembleGAN, plains: list[GAN]) -> dict:
-    """The ensemble's checkpoint from its members' (all at one iteration), for Lightning to resume `module` from."""
+def join(members: list[dict], module: EnsembleGAN, plains: list[GAN], device: torch.device) -> dict:
+    """The ensemble's checkpoint from its members' (all at one iteration), for Lightning to resume `module` from on
+    `device`."""
     for k, (member, plain) in enumerate(zip(members, plains, strict=True)):
         plain.load_state_dict(member["state_dict"])
         module.take_member(k, plain)
@@ -43,8 +45,21 @@ def join(members: list[dict], module: EnsembleGAN, plains: list[GAN]) -> dict:
     joined["state_dict"] = module.state_dict()
     joined["optimizer_states"] = [_optimizer_stacked([m["optimizer_states"][i] for m in members], player_shapes)
                                   for i, player_shapes in enumerate(shapes)]
-    joined["ensemble_streams"] = [m["gan_runner"]["rng"]["torch"] for m in members]
+    joined["ensemble_streams"] = [m["gan_runner"]["rng"][_stream_key(device)] for m in members]
     return joined
+
+
+def _stream_key(device: torch.device) -> str:
+    """Where a run alone keeps the stream its draws come from: torch's CPU stream, or the CUDA one on a GPU."""
+    return "cuda" if device.type == "cuda" else "torch"
+
+
+def _member_rng(stream: Tensor, seed: int, device: torch.device) -> dict:
+    """Member k's RNG states as its seed alone would have them: its draws' stream where that run keeps it; on a GPU
+    the CPU stream as training leaves it there, untouched since it was seeded when training started."""
+    if device.type != "cuda":
+        return {"torch": stream}
+    return {"cuda": stream, "torch": torch.Generator().manual_seed(seed).get_state()}
 
 
 def _per_parameter(value) -> bool:

@@ -15,11 +15,23 @@ log = logging.getLogger(__name__)
 
 
 def seed_groups(job_overrides: Sequence[Sequence[str]], max_members: int) -> list[list[int]]:
-    """Indices of jobs whose overrides agree but for `seed=`, in groups of at most `max_members`."""
+    """Indices of jobs whose overrides agree but for `seed=`, in groups of at most `max_members`; a larger group is
+    split evenly (33 seeds at most 32 at a time: 17 and 16, not 32 and one left alone)."""
+    if max_members < 1:
+        raise ValueError(f"hydra.launcher.max_members={max_members}: an ensemble needs at least one member")
     groups: dict[tuple, list[int]] = {}
     for i, overrides in enumerate(job_overrides):
         groups.setdefault(tuple(o for o in overrides if not o.startswith("seed=")), []).append(i)
-    return [indices[j:j + max_members] for indices in groups.values() for j in range(0, len(indices), max_members)]
+    return [part for indices in groups.values() for part in _even_parts(indices, max_members)]
+
+
+def _even_parts(indices: list[int], most: int) -> list[list[int]]:
+    count = -(-len(indices) // most)
+    size, larger = divmod(len(indices), count)
+    bounds = [0]
+    for j in range(count):
+        bounds.append(bounds[-1] + size + (j < larger))
+    return [indices[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
 def job_config(hydra_context, config: DictConfig, overrides: Sequence[str], idx: int) -> tuple[DictConfig, DictConfig]:

@@ -68,6 +68,12 @@ class Ensemble:
             members = [play(self._member_batch(batch, k), self._rows(v_real)[k]) for k in range(self.k)]
         if logging:  # the scores are at hand: nothing is drawn or scored again, the members' streams are untouched
             self.member_logs[name] = torch.stack([sum(terms.values()) for terms in members]).detach()
+            for term in members[0]:
+                self.member_logs[term] = torch.stack([terms[term] for terms in members]).detach()
+            if name == "d_loss":  # D's estimate of W1 on the member's batch, as a run alone logs it
+                self.member_logs["w_estimate"] = torch.stack([
+                    self._rows(batch.real.score)[k].mean() - self._rows(batch.fake.score)[k].mean()
+                    for k in range(self.k)]).detach()
         if self.loss.batch_level:
             return {term: torch.stack([terms[term] for terms in members]).mean() for term in members[0]}
         return play(batch, v_real)
@@ -112,11 +118,15 @@ class Ensemble:
         self._streams = checkpoint["ensemble_streams"]  # CPU tensors until on_train_start makes the generators
 
     def _check_finite(self, logs: dict) -> None:
-        """A member whose weights became non-finite stops alone (its record says so); the others go on."""
-        for k in (~self.finite_members()).nonzero().flatten().tolist():
+        """A member whose losses (as alone: d_loss, g_loss) or weights became non-finite stops alone, recorded
+        diverged at this iteration; the others go on."""
+        finite = self.finite_members()
+        for name in ("d_loss", "g_loss"):
+            finite &= self.member_logs[name].isfinite().cpu()
+        for k in (~finite).nonzero().flatten().tolist():
             self.diverged.setdefault(k, self.iteration)
         if len(self.diverged) == self.k:
-            raise Diverged(f"every member's weights became non-finite by iteration {self.iteration}")
+            raise Diverged(f"every member's losses or weights became non-finite by iteration {self.iteration}")
 
     @torch.no_grad()
     def finite_members(self) -> Tensor:
@@ -135,6 +145,8 @@ class Ensemble:
         for mine, theirs in self._pairs(plain, _counters):
             theirs.copy_(mine)
         plain.iteration = self.iteration
+        for mine, theirs in zip(self.constraints.items, plain.constraints.items, strict=True):
+            theirs.step = mine.step  # a schedule's position (instance noise's sigma), where evaluation reads it
         return plain
 
     @torch.no_grad()

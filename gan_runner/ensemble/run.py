@@ -50,6 +50,7 @@ class Member:
         if isinstance(self.logger, ResumableCSVLogger):
             self.logger.resumed_at = folder.start
         self.plain = build_module(self.cfg, data)
+        self.plain.outside_logger = self.logger  # its evaluations' pictures go to the member's logger
 
 
 def train_together(cfgs: list[DictConfig]) -> str | None:
@@ -58,6 +59,10 @@ def train_together(cfgs: list[DictConfig]) -> str | None:
     reason = unsupported(cfgs[0])
     if reason:
         return reason
+    unique = {}
+    for cfg in cfgs:
+        unique.setdefault(cfg.output_dir, cfg)  # a seed given twice is one job folder: it trains once
+    cfgs = list(unique.values())
     try:
         with contextlib.ExitStack() as held:
             for cfg in cfgs:
@@ -70,6 +75,9 @@ def train_together(cfgs: list[DictConfig]) -> str | None:
                 _train(folders)
     except (UserError, ValueError) as exc:  # a folder or a net the ensemble cannot take: each job says why alone
         return str(exc).splitlines()[0]
+    except Exception as exc:  # noqa: BLE001 (anything else, out of memory included: each job runs, resumes, records)
+        log.exception("the ensemble failed")
+        return f"the ensemble failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})"
     return None
 
 
@@ -93,7 +101,7 @@ def _train(folders: list[Folder]) -> None:
         if start:
             resume_from = Path(tmp) / "ensemble.ckpt"
             joined = checkpoints.join([read_checkpoint(f.checkpoint) for f in folders], module,
-                                      [m.plain for m in members])
+                                      [m.plain for m in members], trainer.strategy.root_device)
             torch.save(joined, resume_from)
         records = [logged.enter_context(dashboard.Record(m.logger, m.cfg)) for m in members]
         for m in members:

@@ -7,6 +7,10 @@ from omegaconf import DictConfig
 
 STACKED_NETS = ("gan_runner.nets.mlp.MLPGenerator", "gan_runner.nets.dcgan.DCGANGenerator")
 STACKED_NORMS = ("none", "batch", "layer")
+# Optimizers whose update of a weight reads that weight's gradient and state alone: over stacked weights, each
+# member's update is its own. (Adafactor, say, factors a matrix's second moments across its rows.)
+ELEMENTWISE_OPTIMIZERS = tuple(f"torch.optim.{name}" for name in ("Adam", "AdamW", "RMSprop", "SGD", "NAdam", "RAdam",
+                                                                  "Adamax"))
 
 
 def unsupported(cfg: DictConfig) -> str | None:
@@ -16,6 +20,8 @@ def unsupported(cfg: DictConfig) -> str | None:
         return f"variant={variant}: its heads and label embeddings have no stacked form yet"
     if variant == "cgan" and cfg.variant.get("labels", "input") != "input":
         return "variant.labels=every_layer: labels inside the nets have no stacked form yet"
+    if variant == "cgan" and cfg.variant.get("mismatch", 0.0) > 0 and cfg.loss._target_.endswith(".RaGAN"):
+        return "variant.mismatch > 0 with loss=ragan: the matching-aware term's batch means would be the ensemble's"
     model = cfg.model
     if model.generator._target_ not in STACKED_NETS:
         return f"model={model.name}: only the mlp and dcgan nets have stacked forms"
@@ -29,12 +35,14 @@ def unsupported(cfg: DictConfig) -> str | None:
         if target.endswith(".DRAGAN") and node.get("mode") == "code":
             return f"constraint.{name}.mode=code: its perturbation scale is the std of the whole batch"
     optimizer = cfg.optimizer
+    if optimizer.cls not in ELEMENTWISE_OPTIMIZERS:
+        return f"optimizer.cls={optimizer.cls}: only optimizers that update each weight alone are exact when stacked"
     if optimizer.get("consensus", 0.0) > 0:
         return "optimizer.consensus > 0: the consensus term's joint gradient is not built for ensembles"
     if optimizer.get("historical_averaging", 0.0) > 0:
         return "optimizer.historical_averaging > 0: a penalty on the weights, not a mean over the batch"
-    if cfg.trainer.devices != 1:
-        return "trainer.devices > 1: an ensemble trains in one process"
+    if cfg.trainer.devices != 1 or cfg.trainer.get("num_nodes", 1) != 1:
+        return "trainer.devices or trainer.num_nodes > 1: an ensemble trains in one process"
     if str(cfg.trainer.precision).startswith("16"):
         return "trainer.precision=16-mixed: one loss scale would skip every member's step when one overflows"
     if cfg.logger._target_.endswith("WandbLogger"):

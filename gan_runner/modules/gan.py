@@ -68,6 +68,12 @@ class GAN(L.LightningModule):
     #: A variant whose extra terms read D's trunk features sets this; the features then come from the same D pass
     #: that scored each side (no second pass, and constraint wrappers such as instance noise apply to both).
     uses_features = False
+    #: The logger of a module evaluated outside a trainer (an ensemble member's); else the trainer's.
+    outside_logger = None
+
+    @property
+    def logger(self):
+        return self.outside_logger if self.outside_logger is not None else super().logger
 
     def __init__(self, generator, discriminator, loss: Loss, constraints: Constraints, optimizer: dict, z_dim: int,
                  num_classes: int = 0, total_steps: int = 0, init: str = "torch", pack: int = 1):

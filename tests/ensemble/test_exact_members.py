@@ -82,14 +82,20 @@ def test_each_member_ends_where_its_seed_alone_ends(cfg_factory, case):
     assert_members_ran_alone(cfg, *together(cfg))
 
 
-def test_a_member_that_diverges_stops_alone(cfg_factory):
-    """Member 1 starts with a NaN weight: it is recorded diverged, and members 0 and 2 end as they would alone."""
-    cfg = cfg_factory(MLP)
+@pytest.mark.parametrize("poison, overrides", [
+    ("nan", []),  # a NaN weight
+    ("inf loss", ["loss=ls"]),  # finite weights whose loss is infinite (LSGAN squares a score of 1e20): as alone
+])
+def test_a_member_that_diverges_stops_alone(cfg_factory, poison, overrides):
+    """Member 1 is poisoned before training: it is recorded diverged, and members 0 and 2 end as they would alone."""
+    cfg = cfg_factory([*MLP, *overrides])
     data = hydra.utils.instantiate(cfg.data.source)
     module = build_module(cfg, data, ensemble_seeds=SEEDS)
     with torch.no_grad():
-        next(module.discriminator.parameters())[1, 0, 0] = float("nan")
+        if poison == "nan":
+            next(module.discriminator.parameters())[1, 0, 0] = float("nan")
+        else:
+            module.discriminator.stacked.head.bias[1] = 1e20
     _fit(module, EnsembleStream([BatchStream(data, cfg.data.batch_size, 1, STEPS, seed) for seed in SEEDS]))
-    assert module.finite_members().tolist() == [True, False, True]
     assert module.diverged == {1: 1}  # found at the first check, after iteration 1
     assert_members_ran_alone(cfg, module, data, members=[0, 2])

@@ -83,6 +83,10 @@ def test_seeds_the_ensemble_cannot_train_run_one_by_one_and_say_why(gan_runner, 
     assert [results.read(job.dir / "metrics.json")["status"] for job in collect(tmp_path / "s")] == ["completed"] * 2
 
 
-def test_jobs_that_differ_only_in_their_seed_are_grouped_up_to_the_largest_ensemble():
+def test_jobs_that_differ_only_in_their_seed_are_grouped_up_to_the_largest_ensemble_evenly():
     jobs = [["loss=ns", f"seed={s}"] for s in range(5)] + [["loss=hinge", "seed=0"], ["loss=hinge", "seed=1"]]
     assert seed_groups(jobs, max_members=2) == [[0, 1], [2, 3], [4], [5, 6]]
+    assert seed_groups(jobs, max_members=4) == [[0, 1, 2], [3, 4], [5, 6]]
+    assert [len(g) for g in seed_groups([[f"seed={s}"] for s in range(33)], max_members=32)] == [17, 16]
+    with pytest.raises(ValueError, match="hydra.launcher.max_members=0: an ensemble needs at least one member"):
+        seed_groups(jobs, max_members=0)

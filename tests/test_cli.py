@@ -113,7 +113,7 @@ BAD = [
     (["trainer.precision=bf16-true"], "trainer.precision=bf16-true is not supported"),
     # Hydra's own usage errors
     (["-m", "--cfg", "job"], "-m runs a sweep, --cfg and --info only print"),
-    (["hydra/launcher=foo"], "unknown option hydra/launcher=foo: choose one of cpus, gpus, slurm"),
+    (["hydra/launcher=foo"], "unknown option hydra/launcher=foo: choose one of cpus, ensemble, gpus, slurm"),
     (["-m", "hydra/launcher=slurm", "loss=ns,hinge"], "hydra/launcher=slurm needs SLURM (no sbatch on PATH)"),
     (["-m", "hydra/launcher=gpus", "hydra.launcher.n_jobs=2", "trainer.accelerator=cpu", "trainer.devices=2"],
      "hydra/launcher=gpus runs one job per GPU: set trainer.devices=1"),

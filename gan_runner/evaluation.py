@@ -18,9 +18,10 @@ from omegaconf import DictConfig
 from gan_runner import dashboard, distributed, plots
 from gan_runner.callbacks import ParameterTrajectory
 from gan_runner.data.dataset import GanData
+from gan_runner.data.stacked import StackedDigits
 from gan_runner.errors import UserError
-from gan_runner.metrics import dynamics
-from gan_runner.metrics.classes import ClassMetrics
+from gan_runner.metrics import dynamics, stacked
+from gan_runner.metrics.classes import ClassMetrics, gaussian
 from gan_runner.metrics.extractor import LeNetFeatures, load_or_train_extractor
 from gan_runner.metrics.toy import critic_w1_estimate, exact_w1, mode_metrics
 from gan_runner.modules.consensus import player_params
@@ -272,7 +273,40 @@ class DiracEvaluation:
         path.write_text("\n".join(["iteration,theta,psi", *rows]) + "\n")
 
 
+class StackedEvaluation:
+    """Stacked MNIST (metrics/stacked.py): the modes of 1,000 that the samples fall in, their KL to uniform, and FID
+    in the digits classifier's features of the three channels, against the first num_samples reference stacks."""
+
+    def __init__(self, cfg: DictConfig, data: StackedDigits, device: torch.device):
+        classifier, info = load_or_train_extractor(data.digits, cfg.cache_dir)
+        self.classify, self.num_samples = stacked.StackedClassifier(classifier, device), cfg.num_samples
+        self.grid_size, self.pictures = cfg.grid_size, cfg.pictures
+        real_modes, real_features = self.classify(data.samples(reference_indices(data, cfg.num_samples)))
+        self.real = gaussian(real_features)
+        accuracy = info["heldout_accuracy"]
+        self.protocol = {"classifier": "mnist5k's LeNet, each channel", "digit_heldout_accuracy": accuracy,
+                         "stack_read_right": accuracy ** 3, "num_fake": cfg.num_samples, "num_real": cfg.num_samples,
+                         "reference_stacks": stacked.mode_metrics(real_modes)}
+
+    def __call__(self, module, picture: Path | None = None) -> dict[str, float]:
+        modes, features, shown = [], [], []
+        with untouched(module):
+            for images, _ in generated_batches(module, self.num_samples):
+                batch_modes, batch_features = self.classify(images)
+                modes.append(batch_modes)
+                features.append(batch_features)
+                if sum(map(len, shown)) < self.grid_size:
+                    shown.append(images[:self.grid_size].cpu())
+        result = {**stacked.mode_metrics(torch.cat(modes)), "fid": stacked.fid(self.real, torch.cat(features))}
+        if picture is not None and self.pictures:
+            grid = plots.save_grid(torch.cat(shown)[:self.grid_size], picture)
+            dashboard.log_samples(module.logger, grid, module.iteration)
+        return result
+
+
 def build_evaluation(cfg: DictConfig, data: GanData, device: torch.device):
-    """The evaluation of the data's kind: images, 2-D points, or the Dirac-GAN's game."""
+    """The evaluation of the data's kind: images, 2-D points, or the Dirac-GAN's game; Stacked MNIST's own."""
+    if isinstance(data, StackedDigits):
+        return StackedEvaluation(cfg, data, device)
     kind = {"image": ImageEvaluation, "points": ToyEvaluation, "dirac": DiracEvaluation}[data.kind]
     return kind(cfg, data, device)

@@ -26,6 +26,8 @@ BETTER: dict[str, str | None] = {
     "cluster_accuracy": HIGHER, "cluster_purity": HIGHER, "code_accuracy": HIGHER, "q_accuracy": HIGHER,
     # ... and on a test split kept apart for the reported number: they never choose (check_objective)
     "test_cluster_accuracy": HIGHER, "test_cluster_purity": HIGHER,
+    # metrics/stacked.py: Stacked MNIST's 1,000 modes
+    "stacked_modes": HIGHER, "stacked_kl": LOWER,
     # metrics/toy.py: 2-D mixtures (critic_w1 is the critic's estimate of W1, not a quality)
     "modes": HIGHER, "hq_percent": HIGHER, "reverse_kl": LOWER, "w1": LOWER, "critic_w1": None,
     # the Dirac-GAN (evaluation.DiracEvaluation, metrics/dynamics.py): where the iterate ended does not rank,
@@ -38,6 +40,8 @@ UNRANKED = re.compile(r"(field|update)_eig\d+_(re|im)")
 # The ranking metrics of the data kinds that are not images (data.kind); every other one is an image metric.
 OF_KIND = {"points": {"modes", "hq_percent", "reverse_kl", "w1"},
            "dirac": {"distance", "converged", "field_max_re", "update_radius"}}
+# The ranking metrics of a data set with an evaluation of its own (evaluation.StackedEvaluation).
+OF_DATA = {"stacked_mnist": {"fid", "stacked_modes", "stacked_kl"}}
 # Image metrics that only some variants report: a variant's own (variant_metrics) and those of conditional samples.
 CONDITIONAL = {"cgan", "projection", "acgan"}
 ONLY_WITH = {"cluster_accuracy": {"catgan"}, "cluster_purity": {"catgan"}, "test_cluster_accuracy": {"catgan"},
@@ -70,10 +74,10 @@ def check_objective(name: str) -> None:
 def check_reported(name: str, kind: str, data: str, variant: str) -> None:
     """`objective=name` must be a metric that an evaluation of this data kind and variant reports: one line
     otherwise (a run would end with no value for it and score as failed)."""
-    own = OF_KIND.get(kind)
+    own = OF_DATA.get(data, OF_KIND.get(kind))
     if own is None:
         own = {m for m, way in BETTER.items() if way and variant in ONLY_WITH.get(m, {variant})}
-        own -= set().union(*OF_KIND.values())
+        own -= set().union(*OF_KIND.values(), *OF_DATA.values()) - {"fid"}
     if name not in own:
         where = f"data={data} ({kind})" + (f" with variant={variant}" if kind == "image" else "")
         raise UserError(f"objective={name} is not reported on {where}: choose one of "

@@ -1,5 +1,8 @@
 """Every metric an evaluation reports has joined the registry of directions (metrics/directions.py): images with
-labels, each variant's own metrics, 2-D points and the Dirac-GAN. A new metric that did not join fails here."""
+labels, each variant's own metrics, 2-D points, the Dirac-GAN and Stacked MNIST. A new metric that did not join
+fails here."""
+import shutil
+
 import hydra.utils
 import torch
 
@@ -11,6 +14,8 @@ EVALUATED = {
     "ring": ["data=ring", "model=mlp", "metrics.num_samples=200"],
     "images": ["data=digits", "model.width=8", "metrics.num_samples=200", "metrics.kid_subset_size=100"],
     "dirac": ["experiment=dirac", "metrics.num_samples=64", "optimizer.ema_decay=0.5"],  # EMA: ema_theta too
+    "stacked": ["data=stacked_mnist", "data.source.n=1000", "model=dcgan", "model.width=4",
+                "metrics.num_samples=200"],
 }
 VARIANTS = ["cgan", "infogan", "catgan"]  # the plain GAN, the class-conditional metrics and the variants' own
 
@@ -21,7 +26,8 @@ def reported(cfg) -> set[str]:
     return set(build_evaluation(cfg.metrics, data, torch.device("cpu"))(module))
 
 
-def test_every_reported_metric_has_a_direction(cfg_factory, seeded_cache):
+def test_every_reported_metric_has_a_direction(cfg_factory, seeded_cache, lenet):
+    shutil.copytree(lenet.cache, seeded_cache, dirs_exist_ok=True)  # Stacked MNIST reads mnist5k's classifier
     names = set()
     for overrides in [*EVALUATED.values(), *([*EVALUATED["images"], f"variant={v}"] for v in VARIANTS)]:
         names |= reported(cfg_factory([*overrides, "metrics.pictures=false"]))

@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
+from gan_runner.nets.maxout import Maxout
+
 ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.Identity)
 
 
@@ -164,7 +166,19 @@ def from_images(x: Tensor, k: int) -> Tensor:
     return x.reshape(n, k, kc // k, h, w).transpose(0, 1)
 
 
-STACKED = {nn.Linear: StackedLinear, nn.Conv2d: StackedConv, nn.ConvTranspose2d: StackedConv,
+class StackedMaxout(nn.Module):
+    """Maxout of K members: their linear layers stacked, the maximum over each unit's pieces per member."""
+
+    def __init__(self, members: list[Maxout]):
+        super().__init__()
+        self.width, self.pieces = members[0].width, members[0].pieces
+        self.linear = StackedLinear([m.linear for m in members])
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.linear(x).unflatten(-1, (self.width, self.pieces)).amax(-1)
+
+
+STACKED = {nn.Linear: StackedLinear, Maxout: StackedMaxout, nn.Conv2d: StackedConv, nn.ConvTranspose2d: StackedConv,
            nn.BatchNorm1d: StackedBatchNorm, nn.BatchNorm2d: StackedBatchNorm, nn.GroupNorm: StackedGroupNorm,
            nn.LayerNorm: StackedLayerNorm}
 

@@ -73,8 +73,13 @@ def job_dir() -> str:
     return name
 
 
+def times(a: int, b: int) -> int:
+    """a * b, for a preset whose batch is a number of packs (`${gan_runner.times:100,${model.pack}}`)."""
+    return int(a) * int(b)
+
+
 def register() -> None:
-    for name, fn in [("cpu_share", cpu_share), ("gpus", gpu_count), ("gpus_per_node", gpus_per_node),
+    for name, fn in [("cpu_share", cpu_share), ("gpus", gpu_count), ("gpus_per_node", gpus_per_node), ("times", times),
                      ("sweep_name", sweep_name), ("job_name", job_name), ("job_dir", job_dir),
                      ("pid", os.getpid), ("direction", directions.optuna_direction)]:
         OmegaConf.register_new_resolver(f"gan_runner.{name}", fn, replace=True)

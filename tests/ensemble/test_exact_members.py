@@ -69,6 +69,9 @@ CASES = {
     "mlp ragan lp sgd": [*MLP, "loss=ragan", "constraint=[lp]", "optimizer=sgd"],
     "mlp sn": [*MLP, "constraint=[sn]"],  # each member its own power iteration (StackedSpectralNorm)
     "mlp packs of 2 gp": [*MLP, "model.pack=2", "constraint=[gp]"],  # a member's packs: its own rows, its own eps
+    # PacGAN's toy nets, smaller: maxout D (StackedMaxout), G without hidden biases, packs of 2, simultaneous steps
+    "pacgan toy maxout": ["data=ring", "model=pacgan_toy", "model.generator.width=16", "model.discriminator.width=8",
+                          "model.pack=2", "data.batch_size=16", "optimizer=adam", "optimizer.update=simultaneous"],
     "dcgan batchnorm": [*DCGAN, "model.d_norm=batch"],
     "dcgan sn hinge layernorm": [*DCGAN, "constraint=[sn]", "loss=hinge", "model.d_norm=layer"],
     # labels concatenated to z and to D's input channels; matching-aware D: wrong labels drawn per member

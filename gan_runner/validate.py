@@ -138,6 +138,10 @@ def _combinations(cfg: DictConfig) -> None:
                         " batch (WGAN-GP, sec. 4): set model.d_norm=layer (or none)")
     if str(cfg.logger.get("_target_", "")).endswith("WandbLogger") and not cfg.logger.get("offline", False):
         _check_wandb_credentials()
+    if cfg.data.name == "stacked_mnist" and (cfg.metrics.extractor, cfg.metrics.reference) != ("auto", "sample"):
+        raise UserError(f"data=stacked_mnist reads each channel with mnist5k's classifier against a sample of stacks; "
+                        f"metrics.extractor={cfg.metrics.extractor} metrics.reference={cfg.metrics.reference} do not "
+                        "apply: leave them at auto and sample")
     if cfg.data.kind == "image":
         spaces.check(cfg)
     elif cfg.metrics.reference != "sample":

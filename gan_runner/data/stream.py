@@ -36,7 +36,7 @@ class BatchStream:
 
     def _indices(self, j: int) -> torch.Tensor:
         if self.replacement:
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + j)
+            g = torch.Generator().manual_seed((self.seed << 32) + j)  # no two (seed, batch) pairs share a stream
             return torch.randint(len(self.data), (self.global_batch,), generator=g)[self._own_rows()]
         epoch, pos = divmod(j, self.batches_per_epoch)
         if epoch != self._epoch:

@@ -193,7 +193,8 @@ class GAN(L.LightningModule):
     def _play(self, real: Tensor, labels: Tensor | None, train_generator: bool) -> Batch:
         z, fake_labels = self.sample_latent(real.shape[0], labels)
         with torch.set_grad_enabled(train_generator):
-            fake = self.generate(z, fake_labels)
+            # packed: each pack slot's samples in a G call of their own (nets/packing.py; labels never pack)
+            fake = packing.per_slot(lambda latents: self.generate(latents, fake_labels), z, self.pack)
         return Batch(Side(real, labels), Side(fake, fake_labels), z)
 
     @contextlib.contextmanager

@@ -51,10 +51,17 @@ def test_a_stacked_mnist_run_reports_its_modes(cfg_factory, tmp_path, lenet):
                      "trainer.enable_progress_bar=false"], out))
     result = results.read(out / "metrics.json")
     assert result["status"] == "completed" and set(result["metrics"]["final"]) == {"stacked_modes", "stacked_kl", "fid"}
-    assert result["metrics"]["protocol"]["digit_heldout_accuracy"] > 0.95
+    protocol = result["metrics"]["protocol"]
+    assert protocol["digit_heldout_accuracy"] > 0.95 and protocol["reference_stacks_read_right"] > 0.9
 
 
 def test_stacked_modes_are_an_objective_of_stacked_mnist_only(cfg_factory):
     validate(cfg_factory(["data=stacked_mnist", "model=dcgan", "objective=stacked_kl"]))
     with pytest.raises(UserError, match="objective=stacked_modes is not reported on data=mnist5k"):
         validate(cfg_factory(["objective=stacked_modes"]))
+
+
+@pytest.mark.parametrize("setting", ["metrics.extractor=random", "metrics.reference=train_set"])
+def test_feature_space_settings_that_stacked_mnist_ignores_are_refused(cfg_factory, setting):
+    with pytest.raises(UserError, match="data=stacked_mnist reads each channel with mnist5k's classifier"):
+        validate(cfg_factory(["data=stacked_mnist", "model=dcgan", setting]))

@@ -12,13 +12,12 @@
    the whole runner (folders, evaluations, checkpoints): each run alone (run.py), then each configuration's seeds
    as one ensemble (ensemble/run.py); their wall times, the ratio, and both extrapolated to the 648 runs of the
    catalogue (216 configurations of 3 seeds at the sample's mean time per run).
-3. --memory NET:K,...: the peak RSS of a fresh process that trains 20 iterations of each ensemble (K = 1: one seed
-   alone), after its imports and data and after training.
+3. --memory NET:K,...: the resident memory of a fresh process that trains 20 iterations of each ensemble (K = 1: one
+   seed alone), after its imports and data, after training, and its peak.
 Every number of one call is measured in that call, under the same load.
 """
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -106,24 +105,29 @@ def catalogue(seeds: int, steps: int | None, constraints: list[str]) -> None:
           f"ensembles of 3 seeds {648 * together / runs / 60:.1f} min (if the sample's seeds were 3)")
 
 
-def peak_rss_mib(net: str, k: int, device: str) -> float:
-    """(peak RSS after the imports and the data, peak RSS after 20 iterations) of a fresh process, MiB."""
-    code = (f"import sys, resource; sys.path.insert(0, {str(ROOT / 'scripts')!r}); import bench_ensemble_runner as b; "
-            f"cfg = b.config(b.NETS[{net!r}]); b.instantiate(cfg.data.source); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); "
-            f"b.fit_seconds(cfg, list(range({k})), 20, {device!r}); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+def rss_mib(net: str, k: int, device: str) -> tuple[float, float, float]:
+    """A fresh process's resident memory (MiB): after its imports and data, after 20 iterations of K members, and its
+    peak (Linux /proc/self/status: VmRSS now, VmHWM the peak)."""
+    code = (f"import sys; sys.path.insert(0, {str(ROOT / 'scripts')!r}); import bench_ensemble_runner as b; "
+            f"cfg = b.config(b.NETS[{net!r}]); b.instantiate(cfg.data.source); print(b.status('VmRSS')); "
+            f"b.fit_seconds(cfg, list(range({k})), 20, {device!r}); print(b.status('VmRSS'), b.status('VmHWM'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
-    before, after = (int(line) / 1024 for line in out.stdout.split()[-2:])  # Linux reports KiB
-    return before, after
+    before, after, peak = (int(v) / 1024 for v in out.stdout.split()[-3:])
+    return before, after, peak
+
+
+def status(field: str) -> int:
+    """A field of /proc/self/status in KiB."""
+    line = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith(field))
+    return int(line.split()[1])
 
 
 def memory(which: str, device: str) -> None:
-    print("| net | K | peak RSS MiB (after imports and data) | peak RSS MiB after 20 iterations | training's part |")
-    print("|---|---|---|---|---|")
+    print("| net | K | RSS MiB after imports and data | after 20 iterations | training's part | peak |")
+    print("|---|---|---|---|---|---|")
     for net, k in (item.split(":") for item in which.split(",")):
-        before, after = peak_rss_mib(net, int(k), device)
-        print(f"| {net} | {k} | {before:.0f} | {after:.0f} | {after - before:.0f} |", flush=True)
+        before, after, peak = rss_mib(net, int(k), device)
+        print(f"| {net} | {k} | {before:.0f} | {after:.0f} | {after - before:.0f} | {peak:.0f} |", flush=True)
 
 
 def main():
@@ -145,7 +149,7 @@ def main():
         catalogue(args.catalogue, args.catalogue_steps, args.constraints)
     if args.memory:
         memory(args.memory, args.device)
-    print(json.dumps({"max_rss_mib_this_process": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))
+    print(json.dumps({"peak_rss_mib_this_process": status("VmHWM") // 1024}))
 
 
 if __name__ == "__main__":

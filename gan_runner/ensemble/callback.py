@@ -1,13 +1,12 @@
 """During an ensemble's training, what each member's run would write alone: its losses to its logger at the logged
 iterations, its periodic evaluations (metrics and a picture), and at every checkpoint interval its own
 checkpoints/last.ckpt (checkpoints.py) and running record. A member recorded diverged writes nothing more."""
-import os
 import time
 
 import lightning.pytorch as L
 import torch
 
-from gan_runner import dashboard
+from gan_runner import dashboard, results
 from gan_runner.ensemble import checkpoints
 
 
@@ -50,9 +49,6 @@ class MemberOutputs(L.Callback):
         whole = trainer._checkpoint_connector.dump_checkpoint(weights_only=False)
         parts = checkpoints.split(whole, module, [m.plain for m in self.members],
                                   [m.folder.now for m in self.members])
-        for (k, m) in self._live(module):
-            path = m.folder.checkpoint
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp")
-            torch.save(parts[k], tmp)
-            os.replace(tmp, path)
+        for k, m in self._live(module):
+            m.folder.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+            results.atomically(m.folder.checkpoint, lambda tmp, part=parts[k]: torch.save(part, tmp))

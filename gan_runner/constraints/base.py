@@ -18,6 +18,9 @@ class Constraint:
 
     #: True when the constraint needs per-sample input gradients, which BatchNorm in D would mix across the batch.
     per_sample_gradients = False
+    #: True when `wrap` reparametrizes D's own layers (and draws their state, spectral norm's u and v): an ensemble
+    #: wraps each member's D before stacking them, so that each draws as its seed alone does.
+    reparametrizes_weights = False
     #: The current training iteration, set by the module for constraints with a schedule.
     step = 0
 

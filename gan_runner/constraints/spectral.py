@@ -14,6 +14,8 @@ _LAYERS = (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)
 
 
 class SpectralNorm(Constraint):
+    reparametrizes_weights = True
+
     def __init__(self, power_iterations: int = 1):
         if not isinstance(power_iterations, int) or power_iterations < 1:
             raise ValueError(f"power_iterations must be an integer >= 1, got {power_iterations!r}")

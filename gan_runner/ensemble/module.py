@@ -16,7 +16,6 @@ import torch
 from torch import Tensor, nn
 
 from gan_runner import draws
-from gan_runner.constraints.spectral import SpectralNorm
 from gan_runner.ensemble.nets import as_one
 from gan_runner.modules.gan import GAN, Batch, Diverged, Side
 
@@ -33,8 +32,9 @@ class Ensemble:
     def __init__(self, seeds: list[int], **kwargs):
         self.seeds = list(seeds)
         self.k = len(self.seeds)
-        # Spectral norm draws each member's u and v when it wraps D: per member, right after its nets, as alone.
-        self._member_wraps = [c for c in kwargs["constraints"].items if isinstance(c, SpectralNorm)]
+        # A constraint that reparametrizes D's layers (spectral norm: drawing u and v) wraps each member's D right
+        # after its nets, as alone; stacked, those layers keep the members' reparametrizations (layers.py).
+        self._member_wraps = [c for c in kwargs["constraints"].items if c.reparametrizes_weights]
         super().__init__(**kwargs)
         self.diverged: dict[int, int] = {}  # member -> the iteration its weights were found non-finite
         self.member_logs: dict[str, Tensor] = {}  # d_loss, g_loss: [K], each member's, at the logged iterations

@@ -5,9 +5,9 @@ jobs then find their runs completed and return them as recorded, so gan-report, 
 difference; a member already completed is left alone, and an ensemble killed and started again resumes every member
 from its checkpoint.
 
-What a member's folder records differently: metrics.csv holds d_loss and g_loss per logged iteration (not each
-penalty term), times are the ensemble's (`ensemble` in metrics.json names its seeds), and the job's console log
-is the ensemble's process's.
+What a member's folder records differently: its logger gets the losses, adversarial terms and W1 estimate per logged
+iteration (not each penalty term), times are the ensemble's (`ensemble` in metrics.json names its seeds), and the
+job's console log is the ensemble's process's.
 """
 import contextlib
 import logging

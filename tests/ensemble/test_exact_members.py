@@ -2,7 +2,7 @@
 
 Tolerance 1e-5: the stacked nets sum in another order than the plain ones (a batched matrix product, a grouped
 convolution), about 1e-7 relative per operation in float32; after 30 iterations the largest difference measured in
-these cases is 1.2e-7 (the Wasserstein case with clipping is bit-equal). Where a gradient has a kink, rounding may
+these cases is 2.4e-7, over every tensor of the state dict (the Wasserstein case with clipping is bit-equal). Where a gradient has a kink, rounding may
 pick its other side: with [sn,gn] (GN's |f| at f = 0) one member was 1.6e-5 apart after 30 iterations, 1.2e-7 after
 25. A gradient that leaked between members, a draw taken from another member's stream or a loss not summed over
 members moves weights by far more (mutations listed in the README).

@@ -56,6 +56,7 @@ def build_module(cfg: DictConfig, data, ensemble_seeds: list[int] | None = None)
         num_classes=data.num_classes,
         total_steps=cfg.trainer.max_steps,
         init=cfg.model.get("init", "torch"),
+        z_prior=cfg.model.get("z_prior", "normal"),
         **variant,
     )
 

@@ -230,7 +230,7 @@ class DiracEvaluation:
             smooth = dynamics.smooth_at(module, real, origin, jacobian)
         n_g = sum(p.numel() for p in player_params(module)[0])
         update = dynamics.update_jacobian(jacobian, n_g, module.opt_cfg["lr_g"], module.opt_cfg["lr_d"],
-                                          module.simultaneous, module.n_critic)
+                                          module.simultaneous, module.n_critic, module.g_steps)
         unknown = [complex(math.nan, math.nan)] * size
         field = dynamics.eigenvalues(-jacobian) if smooth else unknown
         step = dynamics.eigenvalues(update) if smooth else unknown
@@ -259,6 +259,7 @@ class DiracEvaluation:
         rule = "simultaneous" if module.simultaneous else "alternating"
         rule += f", consensus γ={module.consensus:g}" if module.consensus else ""
         rule += f", n_critic={module.n_critic}" if module.n_critic > 1 else ""
+        rule += f", g_steps={module.g_steps}" if module.g_steps > 1 else ""
         verdict = "converged" if result["converged"] else "not converged"
         radius = result["update_radius"]
         local = "no Jacobian at (0, 0): a kink" if math.isnan(radius) else f"update-map radius {radius:.4g}"

@@ -22,6 +22,7 @@ _NUMBERS = {
     "optimizer.lr_g": (float, 0.0, True),
     "optimizer.lr_d": (float, 0.0, True),
     "optimizer.n_critic": (int, 0, True),
+    "optimizer.g_steps": (int, 0, True),
     "optimizer.ema_decay": (float, 0.0, False),
     "optimizer.historical_averaging": (float, 0.0, False),
     "optimizer.consensus": (float, 0.0, False),
@@ -117,12 +118,18 @@ def _combinations(cfg: DictConfig) -> None:
         raise UserError(f"optimizer.lr_decay={cfg.optimizer.lr_decay!r}: choose none or linear")
     if cfg.optimizer["update"] == "simultaneous" and cfg.optimizer.n_critic != 1:
         raise UserError("optimizer.update=simultaneous takes one D step per G step: set optimizer.n_critic=1")
+    if cfg.optimizer["update"] == "simultaneous" and cfg.optimizer.get("g_steps", 1) != 1:
+        raise UserError("optimizer.update=simultaneous takes one G step per D step: set optimizer.g_steps=1")
     if cfg.optimizer.consensus > 0 and cfg.optimizer["update"] != "simultaneous":
         raise UserError(f"optimizer.consensus={cfg.optimizer.consensus} regularizes the simultaneous gradient field "
                         "(Mescheder 2017, Algorithm 1): set optimizer.update=simultaneous")
     if cfg.model.kind == "image" and cfg.data.kind != "image":
         what, use = _NOT_IMAGES[cfg.data.kind]
         raise UserError(f"model={cfg.model.name} needs images but data={cfg.data.name} is {what}: use {use}")
+    if cfg.model.get("z_prior", "normal") not in ("normal", "uniform"):
+        raise UserError(f"model.z_prior={cfg.model.z_prior!r}: choose normal or uniform")
+    if cfg.model.get("z_prior", "normal") != "normal" and cfg.variant.name == "infogan":
+        raise UserError("variant=infogan draws its noise itself: set variant.noise=uniform instead of model.z_prior")
     init = cfg.model.get("init", "torch")
     if init not in INITS:
         raise UserError(f"model.init={init!r}: choose {' or '.join(INITS)}")

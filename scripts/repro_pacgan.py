@@ -155,7 +155,8 @@ def main() -> None:
     docs = Path(args.docs)
     docs.mkdir(exist_ok=True)
     train_hours = sum(r["train_time_s"] for d in args.data for m in args.packs for r in trials(args.out, d, m)[:1])
-    flags = (f"--steps {args.steps} --every {args.every} --trials {args.trials} --packs {' '.join(map(str, args.packs))}"
+    packs = " ".join(map(str, args.packs))
+    flags = (f"--steps {args.steps} --every {args.every} --trials {args.trials} --packs {packs}"
              f" --data {' '.join(args.data)} --jobs {args.jobs}")
     report = [f"# PacGAN Table 1 with the authors' toy protocol, {args.steps} iterations, {args.trials} trials", "",
               f"`.venv/bin/python scripts/repro_pacgan.py {flags}`: each configuration's trials as one ensemble "

@@ -125,6 +125,8 @@ BAD = [
                                             "weight by its spectral norm"),
     (["optimizer.consensus=1"], "optimizer.consensus=1 regularizes the simultaneous gradient field (Mescheder 2017, "
                                 "Algorithm 1): set optimizer.update=simultaneous"),
+    (["optimizer.update=simultaneous", "optimizer.g_steps=2"],
+     "optimizer.update=simultaneous takes one G step per D step: set optimizer.g_steps=1"),
     (["data.batch_size=6000"], "data.batch_size=6000 exceeds the 5000 mnist5k images: set data.batch_size to at most "
                                "5000"),
     (["trainer.devices=2", "data.batch_size=3000"], "data.batch_size=3000 x 2 ranks exceeds the 5000 mnist5k images: "

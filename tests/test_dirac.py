@@ -115,16 +115,17 @@ def test_consensus_moves_the_eigenvalues_into_the_left_half_plane(cfg_factory, g
 @pytest.mark.parametrize("h", [0.1, 0.5, 1.5])
 def test_update_maps_spiral_out_when_simultaneous_and_cycle_when_alternating(cfg_factory, h):
     """Gradient descent's update map at the equilibrium (§2.2): simultaneous, 1 ± h f'(0) i, of modulus > 1 (the
-    iterates spiral out); alternating with n_d D steps, 1 - α²/2 ± √((1 - α²/2)² - 1), α = √n_d h f'(0), of
-    modulus 1 for α < 2 (they cycle)."""
+    iterates spiral out); alternating with n_d D steps and n_g G steps, 1 - α²/2 ± √((1 - α²/2)² - 1),
+    α = √(n_d n_g) h f'(0), of modulus 1 for α < 2 (they cycle)."""
     module, _ = module_of(cfg_factory, ["loss=minimax"])
     _, jacobian = jacobian_at_equilibrium(module)
     a = 0.5
     simultaneous = dynamics.update_jacobian(jacobian, 1, h, h, simultaneous=True)
     assert_eigenvalues(simultaneous, [1 + 1j * h * a, 1 - 1j * h * a])
-    for n_critic in (1, 3):
-        alternating = dynamics.update_jacobian(jacobian, 1, h, h, simultaneous=False, n_critic=n_critic)
-        alpha = math.sqrt(n_critic) * h * a
+    for n_critic, g_steps in ((1, 1), (3, 1), (1, 2)):
+        alternating = dynamics.update_jacobian(jacobian, 1, h, h, simultaneous=False, n_critic=n_critic,
+                                               g_steps=g_steps)
+        alpha = math.sqrt(n_critic * g_steps) * h * a
         root = cmath.sqrt((1 - alpha**2 / 2) ** 2 - 1)
         assert_eigenvalues(alternating, [1 - alpha**2 / 2 + root, 1 - alpha**2 / 2 - root])
         assert all(abs(abs(v) - 1) < 1e-9 for v in dynamics.eigenvalues(alternating))

@@ -1,4 +1,5 @@
-"""The training step's rules, each checked so that breaking it fails a test: n_critic D steps per G step, the EMA's
+"""The training step's rules, each checked so that breaking it fails a test: n_critic D steps and g_steps G steps per
+iteration, the EMA's
 direction, a new shuffle every epoch."""
 import pytest
 import torch
@@ -7,13 +8,14 @@ from gan_runner.data.stream import BatchStream
 from gan_runner.data.toy import ring
 
 
-@pytest.mark.parametrize("n_critic", [1, 3])
-def test_d_takes_n_critic_steps_per_g_step_each_on_its_own_batch(cfg_factory, train_steps, n_critic):
-    cfg = cfg_factory(["data=ring", "model=mlp", "model.width=8", f"optimizer.n_critic={n_critic}"])
+@pytest.mark.parametrize("n_critic, g_steps", [(1, 1), (3, 1), (1, 2)])
+def test_d_takes_n_critic_steps_and_g_takes_g_steps_per_iteration(cfg_factory, train_steps, n_critic, g_steps):
+    cfg = cfg_factory(["data=ring", "model=mlp", "model.width=8", f"optimizer.n_critic={n_critic}",
+                       f"optimizer.g_steps={g_steps}"])
     module, _ = train_steps(cfg, steps=4)
     opt_g, opt_d = module.optimizers()
     steps = {name: {int(s["step"]) for s in opt.optimizer.state.values()} for name, opt in (("g", opt_g), ("d", opt_d))}
-    assert steps == {"g": {4}, "d": {4 * n_critic}}
+    assert steps == {"g": {4 * g_steps}, "d": {4 * n_critic}}
     reals, _ = BatchStream(ring(n=1000), 16, n_critic, 4, seed=0).step_batch(0)
     assert reals.shape[0] == n_critic and len({tuple(r.flatten()[:4].tolist()) for r in reals}) == n_critic
 

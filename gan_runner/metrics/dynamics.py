@@ -84,16 +84,17 @@ def _assign(params: list[Tensor], flat: Tensor) -> None:
 
 
 def update_jacobian(jacobian: Tensor, n_g: int, lr_g: float, lr_d: float, simultaneous: bool,
-                    n_critic: int = 1) -> Tensor:
-    """The Jacobian of one iteration of gradient descent at a fixed point, for W = ∂w/∂x with G's n_g
-    coordinates first."""
+                    n_critic: int = 1, g_steps: int = 1) -> Tensor:
+    """The Jacobian of one iteration of gradient descent at a fixed point (n_critic D steps then g_steps G steps
+    when alternating), for W = ∂w/∂x with G's n_g coordinates first."""
     n = len(jacobian)
     eye = torch.eye(n, dtype=jacobian.dtype)
     h_g = torch.diag(torch.tensor([lr_g if i < n_g else 0.0 for i in range(n)], dtype=jacobian.dtype))
     h_d = torch.diag(torch.tensor([0.0 if i < n_g else lr_d for i in range(n)], dtype=jacobian.dtype))
     if simultaneous:
         return eye - (h_g + h_d) @ jacobian
-    return (eye - h_g @ jacobian) @ torch.linalg.matrix_power(eye - h_d @ jacobian, n_critic)
+    return torch.linalg.matrix_power(eye - h_g @ jacobian, g_steps) @ torch.linalg.matrix_power(
+        eye - h_d @ jacobian, n_critic)
 
 
 def eigenvalues(matrix: Tensor) -> list[complex]:

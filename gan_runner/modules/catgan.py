@@ -154,7 +154,7 @@ class CatGAN(GAN):
                 readings.append(majority(clusters, labels, self.classes, data.num_classes)[0])
         reading = readings[0]  # the validation digits' when there are any
         torch.manual_seed(0)
-        fake = self.generate(draws.normal(PICTURE_SAMPLES, self.z_dim, device=self.device), None, self.sampler())
+        fake = self.generate(self.draw_z(PICTURE_SAMPLES), None, self.sampler())
         fake, assigned = fake.float().cpu(), self.cluster(fake)
         blank = torch.full((8, *fake.shape[1:]), -1.0)
         order = range(self.classes) if self.labelled else sorted(reading, key=reading.get)

@@ -1,7 +1,6 @@
 """The base of the variants that generate given classes (cgan, projection, acgan): G(z, y), with the real batch's
 labels in training (so D's real and fake sides, and a penalty's interpolates, share them) and balanced labels in
 evaluation."""
-from gan_runner import draws
 from gan_runner.errors import UserError
 from gan_runner.modules.gan import GAN
 
@@ -14,7 +13,7 @@ class LabelConditional(GAN):
         super().__init__(*args, **kwargs)
 
     def sample_latent(self, n, labels=None):
-        return draws.normal(n, self.z_dim, device=self.device), labels
+        return self.draw_z(n), labels
 
     @classmethod
     def check(cls, args: dict, cfg) -> None:

@@ -1,6 +1,6 @@
 """The base GAN LightningModule: one training-step skeleton that every variant reuses.
 
-One iteration = n_critic D steps (sample, score, loss, penalties, step, after-step hooks) then one G step,
+One iteration = n_critic D steps (sample, score, loss, penalties, step, after-step hooks) then g_steps G steps,
 alternating (default) or simultaneous (both players step from the same point). Manual optimization; EMA of G.
 A variant (modules/<variant>.py) overrides hooks, never the step:
 - `build_networks(make_generator, make_discriminator)`: the nets from the model's factories, e.g. with labels;
@@ -76,13 +76,15 @@ class GAN(L.LightningModule):
         return self.outside_logger if self.outside_logger is not None else super().logger
 
     def __init__(self, generator, discriminator, loss: Loss, constraints: Constraints, optimizer: dict, z_dim: int,
-                 num_classes: int = 0, total_steps: int = 0, init: str = "torch", pack: int = 1):
+                 num_classes: int = 0, total_steps: int = 0, init: str = "torch", pack: int = 1,
+                 z_prior: str = "normal"):
         """`generator`, `discriminator`: factories of the model's nets (Hydra partials), so that a variant can build
         them with other input sizes (e.g. labels as extra channels); `init`: their initial weights (nets/init.py);
-        `pack`: D scores packs of that many samples (nets/packing.py; D's factory builds it for their input)."""
+        `pack`: D scores packs of that many samples (nets/packing.py; D's factory builds it for their input);
+        `z_prior`: z ~ N(0, I) (normal) or U(-1, 1) per coordinate (uniform, DCGAN's code)."""
         super().__init__()
         self.automatic_optimization = False
-        self.z_dim, self.num_classes, self.pack = z_dim, num_classes, pack
+        self.z_dim, self.num_classes, self.pack, self.z_prior = z_dim, num_classes, pack, z_prior
         self.generator, critic = self.initial_networks(generator, discriminator, init)
         self._features: list[Tensor] = []
         self._parts: dict[str, nn.Module] = {}
@@ -93,6 +95,7 @@ class GAN(L.LightningModule):
         self.loss = loss
         self.opt_cfg = optimizer
         self.n_critic = int(optimizer.get("n_critic", 1))
+        self.g_steps = int(optimizer.get("g_steps", 1))
         self.simultaneous = optimizer.get("update", "alternating") == "simultaneous"
         self.consensus = float(optimizer.get("consensus", 0.0))  # γ of consensus optimization (modules/consensus.py)
         self._joint = False  # see joint_graph
@@ -121,7 +124,13 @@ class GAN(L.LightningModule):
 
         `labels` are the real batch's labels in training (None when the data has none), balanced classes in
         evaluation."""
-        return draws.normal(n, self.z_dim, device=self.device), None
+        return self.draw_z(n), None
+
+    def draw_z(self, n: int) -> Tensor:
+        """n draws of z from the model's prior (model.z_prior)."""
+        if self.z_prior == "uniform":
+            return draws.uniform(n, self.z_dim, device=self.device) * 2 - 1
+        return draws.normal(n, self.z_dim, device=self.device)
 
     def d_adversarial(self, batch: Batch) -> dict[str, Tensor]:
         return {"d_adv": self.loss.d_loss(batch.real.score, batch.fake.score)}
@@ -265,7 +274,9 @@ class GAN(L.LightningModule):
             else:
                 for k in range(self.n_critic):
                     d_logs = self._d_step(reals[k], labels[k], opt_d)
-                logs = {**d_logs, **self._g_step(reals[-1], labels[-1], opt_g)}
+                for _ in range(self.g_steps):  # each G step on fresh latents, against the same real batch
+                    g_logs = self._g_step(reals[-1], labels[-1], opt_g)
+                logs = {**d_logs, **g_logs}
         self._after_iteration()
         self.iteration += 1
         # Lightning's logging costs about a millisecond a call; logging (and the NaN check, a device sync) only

@@ -1,11 +1,11 @@
 """Member k of an ensemble ends 30 iterations with the weights of seed k's run alone.
 
 Tolerance 1e-5: the stacked nets sum in another order than the plain ones (a batched matrix product, a grouped
-convolution), about 1e-7 relative per operation in float32; after 30 iterations the largest difference measured in
-these cases is 2.4e-7, over every tensor of the state dict (the Wasserstein case with clipping is bit-equal). Where a gradient has a kink, rounding may
-pick its other side: with [sn,gn] (GN's |f| at f = 0) one member was 1.6e-5 apart after 30 iterations, 1.2e-7 after
-25. A gradient that leaked between members, a draw taken from another member's stream or a loss not summed over
-members moves weights by far more (mutations listed in the README).
+convolution), about 1e-7 relative per operation in float32; after 30 iterations the largest difference measured in these
+cases is 2.4e-7, over every tensor of the state dict (the Wasserstein case with clipping is bit-equal). Where a gradient
+has a kink, rounding may pick its other side: with [sn,gn] (GN's |f| at f = 0) one member was 1.6e-5 apart after 30
+iterations, 1.2e-7 after 25. A gradient that leaked between members, a draw taken from another member's stream or a loss
+not summed over members moves weights by far more (mutations listed in the README).
 """
 import hydra.utils
 import lightning.pytorch as L
@@ -73,6 +73,13 @@ CASES = {
     "pacgan toy maxout": ["data=ring", "model=pacgan_toy", "model.generator.width=16", "model.discriminator.width=8",
                           "model.pack=2", "data.batch_size=16", "optimizer=adam", "optimizer.update=simultaneous"],
     "dcgan batchnorm": [*DCGAN, "model.d_norm=batch"],
+    # PacGAN's Stacked MNIST recipe, smaller: 5x5 kernels, packs of 2 as channels, U(-1, 1) z, two G steps. LayerNorm
+    # in D, not the recipe's BatchNorm: the bias of a conv under BatchNorm has a zero gradient in exact arithmetic, and
+    # Adam scales its rounding noise to full steps (2e-3 apart after 30 iterations, with no effect on any output);
+    # G's BatchNorm layers are stacked as D's would be
+    "dcgan_tf packs of 2 two g steps": ["data=digits", "model=dcgan_tf", "model.width=4", "model.z_dim=8",
+                                        "model.stages=2", "model.pack=2", "model.d_norm=layer", "data.batch_size=8",
+                                        "optimizer=adam", "optimizer.g_steps=2"],
     "dcgan sn hinge layernorm": [*DCGAN, "constraint=[sn]", "loss=hinge", "model.d_norm=layer"],
     # labels concatenated to z and to D's input channels; matching-aware D: wrong labels drawn per member
     "dcgan cgan mismatch": [*DCGAN, "variant=cgan", "variant.mismatch=0.5"],

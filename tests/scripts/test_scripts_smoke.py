@@ -40,6 +40,8 @@ OWN_PROCESS = {
     "bench_ensemble_runner.py": (["--ks", "2", "--threads", "1", "--nets", "toy", "--steps", "4", "--catalogue", "2",
                                   "--catalogue-steps", "2", "--constraints", "none", "--memory", "toy:2"],
                                  "| toy | 2 | "),
+    "repro_pacgan.py": (["--steps", "2", "--every", "1", "--trials", "2", "--packs", "2", "--data", "ring", "--jobs",
+                         "1", "--out", "{tmp}/out", "--docs", "{tmp}"], "| ring | PacGAN2 | "),
     "dirac_table.py": (["--losses", "minimax", "--methods", "none", "--time", "1", "--jobs", "1", "--out",
                         "{tmp}/out", "--docs", "{tmp}"], "6 runs in"),
     "shapes_folder.py": (["{tmp}/images", "--n", "4", "--size", "8"], "4 images of 8 px in"),

@@ -131,8 +131,8 @@ def main() -> None:
               + ("" if args.table_only else f" ({(time.time() - start) / 60:.0f} min)") + ": the ring with the "
               "toy_ring preset (NS loss, MLP width 256, batch 256, Adam 1e-3, 3,000 iterations), mnist5k with the "
               "default run; seeds 0 .. n-1 under each sampler. Mean ± standard error over seeds; the difference's "
-              "error is the two errors combined; p from an exact permutation test of the difference (two-sided; with 5 + 5 seeds the "
-              "smallest possible p is 2/252 = 0.008).", "", *rows(args), ""]
+              "error is the two errors combined; p from an exact permutation test of the difference (two-sided; "
+              "with 5 + 5 seeds the smallest possible p is 2/252 = 0.008).", "", *rows(args), ""]
     docs = Path(args.docs)
     docs.mkdir(exist_ok=True)
     page = docs / "sampler_study.md"

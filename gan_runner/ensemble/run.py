@@ -6,13 +6,15 @@ difference; a member already completed is left alone, and an ensemble killed and
 from its checkpoint.
 
 What a member's folder records differently: its logger gets the losses, adversarial terms and W1 estimate per logged
-iteration (not each penalty term), times are the ensemble's (`ensemble` in metrics.json names its seeds), and the
-job's console log is the ensemble's process's.
+iteration (not each penalty term), times are the ensemble's (`ensemble` in metrics.json names its seeds; `job`, the
+ensemble's process), and the job's console log is the ensemble's process's.
 """
 import contextlib
 import logging
 import os
+import socket
 import tempfile
+import time
 from pathlib import Path
 
 import hydra.utils
@@ -34,6 +36,7 @@ from gan_runner.errors import UserError
 from gan_runner.modules.gan import Diverged
 from gan_runner.run import evaluation_for
 from gan_runner.run_folder import Folder, RunRecord
+from gan_runner.sweep.job import process_started_at
 from gan_runner.validate import validate
 
 log = logging.getLogger("gan_runner")
@@ -43,9 +46,9 @@ class Member:
     """One member's side of the ensemble: its folder and record, its logger, and a plain module of its configuration
     that takes its weights to be evaluated and checkpointed."""
 
-    def __init__(self, folder: Folder, data, seeds: list[int]):
+    def __init__(self, folder: Folder, data, seeds: list[int], job: dict):
         self.folder, self.cfg, self.out = folder, folder.cfg, folder.out
-        self.record = RunRecord(folder, ensemble={"seeds": seeds})
+        self.record = RunRecord(folder, ensemble={"seeds": seeds}, job=job)
         self.logger = hydra.utils.instantiate(self.cfg.logger)
         if isinstance(self.logger, ResumableCSVLogger):
             self.logger.resumed_at = folder.start
@@ -86,7 +89,10 @@ def _train(folders: list[Folder]) -> None:
     seeds = [f.cfg.seed for f in folders]
     data = instantiate(cfg.data.source)
     module = build_module(cfg, data, ensemble_seeds=seeds)  # a net without a stacked form: ValueError, nothing written
-    members = [Member(f, data, seeds) for f in folders]
+    # The process that trained it, as a sweep job's record names its own (sweep/job.py); ended_at: training's end
+    job = {"pid": os.getpid(), "host": socket.gethostname(), "process_started_at": process_started_at(),
+           "started_at": time.time(), "threads": torch.get_num_threads()}
+    members = [Member(f, data, seeds, job) for f in folders]
     stream = EnsembleStream([BatchStream(module.training_data(data), cfg.data.batch_size, module.n_critic, total, seed,
                                          start=start, sampler=cfg.data.get("sampler", "epoch")) for seed in seeds])
     first_step = FirstStepTime()
@@ -111,6 +117,7 @@ def _train(folders: list[Folder]) -> None:
         except Diverged:
             pass  # every member diverged: each records it below
         spent = members[0].record.times(outputs.seconds)["train_time_s"]
+        job["ended_at"] = time.time()
         for k, (m, logger_record) in enumerate(zip(members, records)):
             _finish(k, m, logger_record, module, outputs, spent, first_step.at)
     log.info("ensemble of seeds %s done (%d process)", ",".join(map(str, seeds)), os.getpid())

@@ -1,5 +1,9 @@
 """What an ensemble leaves in each member's folder and logger, and what it refuses, beside a run alone."""
+import os
+import time
+
 import pytest
+import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from gan_runner import results
@@ -23,7 +27,11 @@ def test_a_members_logger_shows_what_its_seed_alone_shows(cfg_factory, tmp_path)
                      for d in ("seed1", "alone"))
     member.Reload()
     alone.Reload()
-    assert results.read(tmp_path / "seed1" / "metrics.json")["ensemble"] == {"seeds": [0, 1]}
+    record = results.read(tmp_path / "seed1" / "metrics.json")
+    assert record["ensemble"] == {"seeds": [0, 1]} and "process" not in record
+    job = record["job"]  # the process that trained it, as a sweep job's record names its own
+    assert job["pid"] == os.getpid() and job["threads"] == torch.get_num_threads()
+    assert job["process_started_at"] <= job["started_at"] < job["ended_at"] <= time.time()
     for tag in ("d_loss", "g_loss", "w_estimate", "eval/critic_w1", "final/critic_w1"):
         got, expected = member.Scalars(tag), alone.Scalars(tag)
         assert [e.step for e in got] == [e.step for e in expected], tag

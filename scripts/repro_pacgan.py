@@ -1,14 +1,16 @@
-"""PacGAN Table 1 (Lin et al. 2018): GAN vs PacGAN2, 3, 4 on the ring and the grid, 10 trials each, with the
-authors' protocol (experiment=pacgan_toy), each configuration's trials trained together (hydra/launcher=ensemble).
+"""PacGAN's Tables 1 and 2 (Lin et al. 2018): GAN vs PacGAN2, 3, 4 on the ring and the grid (experiment=pacgan_toy),
+DCGAN vs PacDCGAN2, 3, 4 on Stacked MNIST (experiment=pacgan_stacked_mnist), 10 trials each, with the authors'
+protocols, each configuration's trials trained together (hydra/launcher=ensemble).
 
     .venv/bin/python scripts/repro_pacgan.py [--steps 4000] [--every 500] [--trials 10] [--packs 1 2 3 4]
-        [--data ring grid] [--jobs 2] [--out outputs/repro_pacgan] [--docs docs] [--table-only]
+        [--data ring grid] [--jobs 2] [--out outputs/repro_pacgan] [--docs docs] [--name pacgan_toy]
+        [--override KEY=VALUE ...] [--table-only]
 
 Every configuration is one `gan-runner -m hydra/launcher=ensemble ...` multirun into <out>/<data>_pack<m>, one folder
 per trial (seed<k>), so the same command resumes a stopped study and a larger --steps extends a finished one from
-its checkpoints. Prints and writes docs/pacgan_toy.md: modes, % high quality and reverse KL as mean ± standard error
-over trials beside the paper's, and docs/pacgan_toy_curves.png, the metrics at every evaluation (whether they have
-flattened at the budget).
+its checkpoints. --override scales a protocol down (e.g. model.width=32 for Stacked MNIST on a CPU) and is named in
+the report. Prints and writes docs/<name>.md: each metric as mean ± standard error over trials beside the paper's,
+and docs/<name>_curves.png, the metrics at every evaluation (whether they have flattened at the budget).
 """
 import argparse
 import json
@@ -23,23 +25,28 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
 NOTES = "\n<!-- written by hand below this line; the script keeps it -->\n"
-COLUMNS = {"modes": "modes", "hq_percent": "% high quality", "reverse_kl": "reverse KL"}
-# PacGAN Table 1 (mean ± standard error over 10 trials; the paper gives no error for PacGAN3 and 4).
+TOY = {"modes": "modes", "hq_percent": "% high quality", "reverse_kl": "reverse KL"}
+# data -> (its preset, its metrics and their names, the name of packing m's D)
+DATA = {"ring": ("pacgan_toy", TOY, "PacGAN{}"), "grid": ("pacgan_toy", TOY, "PacGAN{}"),
+        "stacked_mnist": ("pacgan_stacked_mnist", {"stacked_modes": "modes", "stacked_kl": "KL"}, "PacDCGAN{}")}
+# PacGAN Tables 1 and 2 (mean ± standard error over 10 trials; none given for PacGAN3 and 4 on the toys)
 PAPER = {
     ("ring", 1): ("6.3 ± 0.5", "98.2 ± 0.2", "0.45 ± 0.09"), ("ring", 2): ("7.9 ± 0.1", "95.6 ± 2.0", "0.07 ± 0.03"),
     ("ring", 3): ("7.8", "97.7", "0.10"), ("ring", 4): ("7.8", "95.9", "0.07"),
     ("grid", 1): ("17.3 ± 0.8", "94.8 ± 0.7", "0.70 ± 0.07"), ("grid", 2): ("23.8 ± 0.7", "91.3 ± 0.8", "0.13 ± 0.04"),
     ("grid", 3): ("24.6", "94.2", "0.06"), ("grid", 4): ("24.8", "93.6", "0.04"),
+    ("stacked_mnist", 1): ("78.9 ± 6.46", "4.50 ± 0.13"), ("stacked_mnist", 2): ("1000 ± 0", "0.06 ± 0.003"),
+    ("stacked_mnist", 3): ("1000", "0.06"), ("stacked_mnist", 4): ("1000", "0.07"),
 }
 
 
 def command(data: str, pack: int, args) -> list[str]:
     seeds = ",".join(str(s) for s in range(args.trials))
-    return [str(Path(sys.executable).parent / "gan-runner"), "-m", "hydra/launcher=ensemble", "experiment=pacgan_toy",
-            f"data={data}", f"model.pack={pack}", f"seed={seeds}", f"trainer.max_steps={args.steps}",
-            f"metrics.every_n_steps={args.every}", f"checkpoint_every_n_steps={args.every}",
-            "metrics.pictures=false", "trainer.enable_progress_bar=false",
-            f"hydra.sweep.dir={folder(args.out, data, pack)}", "hydra.sweep.subdir=seed${seed}"]
+    return [str(Path(sys.executable).parent / "gan-runner"), "-m", "hydra/launcher=ensemble",
+            f"experiment={DATA[data][0]}", f"data={data}", f"model.pack={pack}", f"seed={seeds}",
+            f"trainer.max_steps={args.steps}", f"metrics.every_n_steps={args.every}",
+            f"checkpoint_every_n_steps={args.every}", "metrics.pictures=false", "trainer.enable_progress_bar=false",
+            *args.override, f"hydra.sweep.dir={folder(args.out, data, pack)}", "hydra.sweep.subdir=seed${seed}"]
 
 
 def folder(out: str, data: str, pack: int) -> Path:
@@ -82,20 +89,22 @@ def cell(values: list[float], digits: int) -> str:
     return "—" if math.isnan(mean) else f"{mean:.{digits}f} ± {se:.{digits}f}"
 
 
-def table(args) -> list[str]:
-    lines = ["| data | D | " + " | ".join(f"{name} (ours) | {name} (paper)" for name in COLUMNS.values())
-             + " | trials completed | iterations |", "|" + "---|" * (2 * len(COLUMNS) + 4)]
-    for data in args.data:
-        for pack in args.packs:
-            runs = trials(args.out, data, pack)
-            done = [r for r in runs if r["status"] == "completed"]
-            cells = []
-            for (key, _), paper in zip(COLUMNS.items(), PAPER[(data, pack)]):
-                cells += [cell([r["final"].get(key, math.nan) for r in done], 1 if key != "reverse_kl" else 2), paper]
-            steps = sorted({r["step"] for r in done}) or [0]
-            name = "GAN" if pack == 1 else f"PacGAN{pack}"
-            lines.append(f"| {data} | {name} | {' | '.join(cells)} | {len(done)}/{args.trials} | "
-                         f"{'/'.join(str(s) for s in steps)} |")
+def name_of(data: str, pack: int) -> str:
+    return ("DCGAN" if data == "stacked_mnist" else "GAN") if pack == 1 else DATA[data][2].format(pack)
+
+
+def table(args, data: str) -> list[str]:
+    columns = DATA[data][1]
+    lines = ["| D | " + " | ".join(f"{name} (ours) | {name} (paper)" for name in columns.values())
+             + " | trials completed | iterations |", "|" + "---|" * (2 * len(columns) + 3)]
+    for pack in args.packs:
+        done = [r for r in trials(args.out, data, pack) if r["status"] == "completed"]
+        cells = []
+        for key, paper in zip(columns, PAPER[(data, pack)]):
+            cells += [cell([r["final"].get(key, math.nan) for r in done], 2 if key.endswith("kl") else 1), paper]
+        steps = sorted({r["step"] for r in done}) or [0]
+        lines.append(f"| {name_of(data, pack)} | {' | '.join(cells)} | {len(done)}/{args.trials} | "
+                     f"{'/'.join(str(s) for s in steps)} |")
     return lines
 
 
@@ -106,27 +115,31 @@ def curves(args, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(args.data), len(COLUMNS), figsize=(3.4 * len(COLUMNS), 2.6 * len(args.data)),
-                             dpi=90, squeeze=False)
+    width = max(len(DATA[d][1]) for d in args.data)
+    fig, axes = plt.subplots(len(args.data), width, figsize=(3.4 * width, 2.6 * len(args.data)), dpi=90,
+                             squeeze=False)
     for i, data in enumerate(args.data):
+        columns = DATA[data][1]
         for pack in args.packs:
-            runs = [r for r in trials(args.out, data, pack) if r["status"] == "completed"]
-            if not runs:
+            runs = trials(args.out, data, pack)  # a running trial's evaluations so far too
+            points = [h for r in runs for h in r["history"]] + [{"step": r["step"], **r["final"]} for r in runs
+                                                                 if r["status"] == "completed"]
+            if not points:
                 continue
-            points = [h for r in runs for h in r["history"]] + [{"step": r["step"], **r["final"]} for r in runs]
             steps = sorted({p["step"] for p in points})
-            for j, key in enumerate(COLUMNS):
+            for j, key in enumerate(columns):
                 stats = [mean_se([p.get(key, math.nan) for p in points if p["step"] == s]) for s in steps]
                 mean = [m for m, _ in stats]
                 se = [0.0 if math.isnan(e) else e for _, e in stats]
-                line, = axes[i, j].plot(steps, mean, label="GAN" if pack == 1 else f"PacGAN{pack}")
+                line, = axes[i, j].plot(steps, mean, label=name_of(data, pack))
                 axes[i, j].fill_between(steps, [m - e for m, e in zip(mean, se)], [m + e for m, e in zip(mean, se)],
                                         color=line.get_color(), alpha=0.2)
-        for j, name in enumerate(COLUMNS.values()):
+        for j, name in enumerate(columns.values()):
             axes[i, j].set(title=f"{data}: {name}", xlabel="iteration")
+        for j in range(len(columns), width):
+            axes[i, j].set_visible(False)
         axes[i, 0].legend(fontsize=7)
-    fig.suptitle(f"PacGAN's toy protocol: mean ± standard error over {args.trials} trials at each evaluation",
-                 fontsize=9)
+    fig.suptitle(f"PacGAN's protocols: mean ± standard error over {args.trials} trials at each evaluation", fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -138,10 +151,12 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=500, help="iterations between evaluations (the curves)")
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--packs", type=int, nargs="+", default=[1, 2, 3, 4], choices=[1, 2, 3, 4])
-    parser.add_argument("--data", nargs="+", default=["ring", "grid"], choices=["ring", "grid"])
+    parser.add_argument("--data", nargs="+", default=["ring", "grid"], choices=list(DATA))
     parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="configurations trained at once")
     parser.add_argument("--out", default=str(ROOT / "outputs" / "repro_pacgan"))
     parser.add_argument("--docs", default=str(ROOT / "docs"))
+    parser.add_argument("--name", default="pacgan_toy", help="the report's and figure's name in --docs")
+    parser.add_argument("--override", action="append", default=[], help="a gan-runner override for every run")
     parser.add_argument("--table-only", action="store_true", help="rebuild the report from the runs under --out")
     args = parser.parse_args()
     start = time.time()
@@ -154,23 +169,27 @@ def main() -> None:
     wall = time.time() - start
     docs = Path(args.docs)
     docs.mkdir(exist_ok=True)
-    train_hours = sum(r["train_time_s"] for d in args.data for m in args.packs for r in trials(args.out, d, m)[:1])
+    # each member records its ensemble's time: one trial's per configuration
+    train_minutes = sum(r["train_time_s"] for d in args.data for m in args.packs for r in trials(args.out, d, m)[:1])
     packs = " ".join(map(str, args.packs))
     flags = (f"--steps {args.steps} --every {args.every} --trials {args.trials} --packs {packs}"
-             f" --data {' '.join(args.data)} --jobs {args.jobs}")
-    report = [f"# PacGAN Table 1 with the authors' toy protocol, {args.steps} iterations, {args.trials} trials", "",
+             f" --data {' '.join(args.data)} --jobs {args.jobs}" + "".join(f" --override {o}" for o in args.override)
+             + (f" --name {args.name}" if args.name != "pacgan_toy" else ""))
+    report = [f"# PacGAN's tables with the authors' protocols, {args.steps} iterations, {args.trials} trials", "",
               f"`.venv/bin/python scripts/repro_pacgan.py {flags}`: each configuration's trials as one ensemble "
               f"(one process of one thread), {args.jobs} configurations at a time; training took "
-              f"{train_hours / 60:.0f} min of ensemble time in all"
+              f"{train_minutes / 60:.0f} min of ensemble time in all"
               + ("" if args.table_only else f", {wall / 60:.0f} min of wall time") + ".",
-              "Ours: mean ± standard error over trials; the paper's: 400,000 iterations, mean ± standard error over "
-              "10 trials.", "", *table(args), "", "![curves](pacgan_toy_curves.png)", ""]
-    curves(args, docs / "pacgan_toy_curves.png")
-    page = docs / "pacgan_toy.md"
+              "Ours: mean ± standard error over trials; the paper's: mean ± standard error over 10 trials, after "
+              "400,000 iterations on the toys and 100,000 on Stacked MNIST.", ""]
+    for data in args.data:
+        report += [f"## {data}", "", *table(args, data), ""]
+    report += [f"![curves]({args.name}_curves.png)", ""]
+    curves(args, docs / f"{args.name}_curves.png")
+    page = docs / f"{args.name}.md"
     notes = page.read_text().partition(NOTES)[2] if page.exists() else "\n"
     page.write_text("\n".join(report) + NOTES + notes)  # the hand-written reading of the table stays
     print("\n".join(report))
-
 
 if __name__ == "__main__":
     main()

@@ -41,7 +41,7 @@ OWN_PROCESS = {
                                   "--catalogue-steps", "2", "--constraints", "none", "--memory", "toy:2"],
                                  "| toy | 2 | "),
     "repro_pacgan.py": (["--steps", "2", "--every", "1", "--trials", "2", "--packs", "2", "--data", "ring", "--jobs",
-                         "1", "--out", "{tmp}/out", "--docs", "{tmp}"], "| ring | PacGAN2 | "),
+                         "1", "--out", "{tmp}/out", "--docs", "{tmp}"], "| PacGAN2 | "),
     "sampler_study.py": (["--ring-seeds", "2", "--data", "ring", "--jobs", "1", "--override", "trainer.max_steps=2",
                           "--out", "{tmp}/out", "--docs", "{tmp}"], "| ring | w1 (lower) | "),
     "dirac_table.py": (["--losses", "minimax", "--methods", "none", "--time", "1", "--jobs", "1", "--out",

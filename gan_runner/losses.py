@@ -11,6 +11,7 @@ from torch import Tensor
 
 from gan_runner import fgan
 from gan_runner.distributed import mean_over_ranks
+from gan_runner.errors import UserError
 
 
 class Loss(abc.ABC):
@@ -144,3 +145,25 @@ class RaGAN(Relativistic):
     def prefer(self, a, b):
         mean_a, mean_b = mean_over_ranks(a.mean()), mean_over_ranks(b.mean())
         return F.softplus(mean_b - a).mean() + F.softplus(b - mean_a).mean()
+
+
+class Energy(Loss):
+    """EBGAN (Zhao, Mathieu & LeCun 2017): the score is an energy, low on data (variant=ebgan's autoencoder: its
+    reconstruction error). D minimizes E(x) + [m - E(G(z))]⁺, pushing fakes up to the margin m; G minimizes E(G(z))."""
+
+    def __init__(self, margin: float = 1.0):
+        if margin <= 0:
+            raise ValueError(f"loss.margin must be > 0, got {margin}")
+        self.margin = margin
+
+    @classmethod
+    def check(cls, args: dict, cfg) -> None:
+        if cfg.variant.name != "ebgan":
+            raise UserError("loss=energy needs a critic whose scores are energies (>= 0, low on data): use "
+                            "variant=ebgan, or another loss")
+
+    def d_loss(self, v_real, v_fake):
+        return v_real.mean() + F.relu(self.margin - v_fake).mean()
+
+    def g_loss(self, v_fake, v_real=None):
+        return v_fake.mean()

@@ -33,6 +33,8 @@ CASES = [
     (losses.Hinge(), mean(lambda v: max(0.0, 1 - v), V_REAL) + mean(lambda v: max(0.0, 1 + v), V_FAKE),
      -mean(lambda v: v, V_FAKE)),
     (losses.Wasserstein(), mean(lambda v: v, V_FAKE) - mean(lambda v: v, V_REAL), -mean(lambda v: v, V_FAKE)),
+    (losses.Energy(margin=1.5), mean(lambda v: v, V_REAL) + mean(lambda v: max(0.0, 1.5 - v), V_FAKE),
+     mean(lambda v: v, V_FAKE)),
 ]
 
 
@@ -59,9 +61,9 @@ def test_minimax_saturates_where_non_saturating_does_not():
     """Goodfellow 2014: when D rejects fakes confidently (v_f << 0), log(1 - D) gives G no gradient."""
     assert abs(g_grad(losses.Minimax(), -10.0)) < 1e-4
     assert g_grad(losses.NonSaturating(), -10.0) == pytest.approx(-1.0, abs=1e-4)
-    # every G loss pushes v_f up: its gradient w.r.t. v_f is negative
+    # every G loss pushes v_f up (its gradient w.r.t. v_f is negative), but the energy's, which D keeps low on data
     for loss in [c[0] for c in CASES]:
-        assert g_grad(loss, 0.3) < 0
+        assert (g_grad(loss, 0.3) > 0) == isinstance(loss, losses.Energy)
 
 
 def test_one_sided_label_smoothing():

@@ -18,6 +18,8 @@ def unsupported(cfg: DictConfig) -> str | None:
     variant = cfg.variant.get("name", "gan") if cfg.get("variant") else "gan"
     if variant not in ("gan", "cgan"):
         return f"variant={variant}: its heads and label embeddings have no stacked form yet"
+    if cfg.variant.get("feature_matching", False) if cfg.get("variant") else False:
+        return "variant.feature_matching: G's term is a function of batch means, the ensemble's rather than a member's"
     if variant == "cgan" and cfg.variant.get("labels", "input") != "input":
         return "variant.labels=every_layer: labels inside the nets have no stacked form yet"
     if variant == "cgan" and cfg.variant.get("mismatch", 0.0) > 0 and cfg.loss._target_.endswith(".RaGAN"):

@@ -34,6 +34,13 @@ from gan_runner.nets import packing
 from gan_runner.nets.init import initialize
 
 
+def feature_distance(real: Tensor, fake: Tensor) -> Tensor:
+    """‖mean of real rows - mean of fake rows‖², each mean over every rank's rows."""
+    mean_real = distributed.mean_over_ranks(real.flatten(1).float().mean(0))
+    mean_fake = distributed.mean_over_ranks(fake.flatten(1).float().mean(0))
+    return (mean_real - mean_fake).pow(2).sum()
+
+
 class Diverged(RuntimeError):
     """A loss became NaN or infinite: the run stops instead of burning its budget."""
 
@@ -77,15 +84,18 @@ class GAN(L.LightningModule):
 
     def __init__(self, generator, discriminator, loss: Loss, constraints: Constraints, optimizer: dict, z_dim: int,
                  num_classes: int = 0, total_steps: int = 0, init: str = "torch", pack: int = 1,
-                 z_prior: str = "normal"):
+                 z_prior: str = "normal", feature_matching: bool = False):
         """`generator`, `discriminator`: factories of the model's nets (Hydra partials), so that a variant can build
         them with other input sizes (e.g. labels as extra channels); `init`: their initial weights (nets/init.py);
         `pack`: D scores packs of that many samples (nets/packing.py; D's factory builds it for their input);
-        `z_prior`: z ~ N(0, I) (normal) or U(-1, 1) per coordinate (uniform, DCGAN's code)."""
+        `z_prior`: z ~ N(0, I) (normal) or U(-1, 1) per coordinate (uniform, DCGAN's code); `feature_matching`:
+        G's adversarial terms replaced by Improved GAN's feature matching (any variant's key)."""
         super().__init__()
         self.automatic_optimization = False
         self.z_dim, self.num_classes, self.pack, self.z_prior = z_dim, num_classes, pack, z_prior
         self.generator, critic = self.initial_networks(generator, discriminator, init)
+        self.feature_matching = feature_matching
+        self.uses_features = type(self).uses_features or feature_matching
         self._features: list[Tensor] = []
         self._parts: dict[str, nn.Module] = {}
         if self.uses_features:
@@ -137,6 +147,13 @@ class GAN(L.LightningModule):
 
     def g_adversarial(self, batch: Batch, v_real: Tensor | None) -> dict[str, Tensor]:
         return {"g_adv": self.loss.g_loss(batch.fake.score, v_real)}
+
+    def matched_features(self, batch: Batch) -> dict[str, Tensor]:
+        """Improved GAN's feature matching (Salimans 2016, §3.1): G's term ‖E f(x) - E f(G(z))‖² at D's trunk
+        features f, the means over the global batch (a function of batch means: DDP-exact)."""
+        with torch.no_grad():
+            self._score(batch.real)
+        return {"g_feature_matching": feature_distance(batch.real.features, batch.fake.features)}
 
     def d_extra(self, batch: Batch) -> dict[str, Tensor]:
         """Extra D loss terms of a variant (e.g. an auxiliary classifier), by name."""
@@ -256,7 +273,7 @@ class GAN(L.LightningModule):
                 with contextlib.nullcontext() if self._joint else torch.no_grad():
                     v_real = self.critic(batch.real.x, batch.real.y)
             self._score(batch.fake)
-            adversarial = self.g_adversarial(batch, v_real)
+            adversarial = self.matched_features(batch) if self.feature_matching else self.g_adversarial(batch, v_real)
             terms = {**adversarial, **self.g_extra(batch)}
         if self.g_average is not None:
             terms["g_hist_avg"] = self.g_average.penalty()

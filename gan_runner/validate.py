@@ -143,6 +143,8 @@ def _combinations(cfg: DictConfig) -> None:
     if penalized and cfg.model.d_norm == "batch":
         raise UserError(f"constraint {penalized[0]} needs per-sample gradients, which BatchNorm in D mixes across the"
                         " batch (WGAN-GP, sec. 4): set model.d_norm=layer (or none)")
+    if not isinstance(cfg.variant.get("feature_matching", False), bool):
+        raise UserError(f"variant.feature_matching={cfg.variant.feature_matching!r}: choose true or false")
     if str(cfg.logger.get("_target_", "")).endswith("WandbLogger") and not cfg.logger.get("offline", False):
         _check_wandb_credentials()
     if cfg.data.name == "stacked_mnist" and (cfg.metrics.extractor, cfg.metrics.reference) != ("auto", "sample"):

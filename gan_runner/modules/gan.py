@@ -151,9 +151,11 @@ class GAN(L.LightningModule):
     def matched_features(self, batch: Batch) -> dict[str, Tensor]:
         """Improved GAN's feature matching (Salimans 2016, §3.1): G's term ‖E f(x) - E f(G(z))‖² at D's trunk
         features f, the means over the global batch (a function of batch means: DDP-exact)."""
-        with torch.no_grad():
+        with contextlib.nullcontext() if self._joint else torch.no_grad():  # joint_graph: D's side of the term too
             self._score(batch.real)
-        return {"g_feature_matching": feature_distance(batch.real.features, batch.fake.features)}
+        # detached: a wrapper that differentiates D inside (gn, gran) leaves a graph on the features it freed
+        real = batch.real.features if self._joint else batch.real.features.detach()
+        return {"g_feature_matching": feature_distance(real, batch.fake.features)}
 
     def d_extra(self, batch: Batch) -> dict[str, Tensor]:
         """Extra D loss terms of a variant (e.g. an auxiliary classifier), by name."""
@@ -269,7 +271,8 @@ class GAN(L.LightningModule):
     def g_objective(self, batch: Batch) -> tuple[Tensor, dict]:
         with self._frozen_discriminator():
             v_real = None
-            if self.loss.g_needs_real:  # only its values enter G's step (joint_graph keeps its graph)
+            # only its values enter G's step (joint_graph keeps its graph); feature matching reads features instead
+            if self.loss.g_needs_real and not self.feature_matching:
                 with contextlib.nullcontext() if self._joint else torch.no_grad():
                     v_real = self.critic(batch.real.x, batch.real.y)
             self._score(batch.fake)

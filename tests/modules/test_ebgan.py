@@ -51,9 +51,23 @@ def test_the_pull_away_term_trains_g_alone(cfg_factory, train_steps):
     assert term.item() == pytest.approx(0.1 * pull_away(batch.fake.features).item())  # λ_PT = 0.1
 
 
-@pytest.mark.parametrize("constraint", ["gp", "sn", "clip", "noise"])
-def test_ebgan_trains_with_every_constraint_family(cfg_factory, train_steps, constraint):
-    cfg = cfg_factory(["data=digits", "model.width=8", *EBGAN, f"constraint={constraint}"])
+def test_d_loss_trains_the_encoder_and_the_decoder(cfg_factory, train_steps):
+    module, _ = train_steps(cfg_factory(["data=ring", "model=mlp", "model.width=8", *EBGAN]), steps=1)
+    batch = module._play(torch.randn(16, 2), None, train_generator=False)
+    total, _ = module.d_objective(batch)
+    critic = module.discriminator
+    for part in (critic.trunk, critic.decoder):
+        grads = torch.autograd.grad(total, list(part.parameters()), retain_graph=True, allow_unused=True)
+        assert all(g is not None for g in grads) and any(g.abs().sum() > 0 for g in grads)
+
+
+# gp on an MLP without BatchNorm: the decoder is G's architecture, whose BatchNorm would mix per-sample gradients
+@pytest.mark.parametrize("model, constraint", [("data=digits model.width=8", "sn"),
+                                               ("data=digits model.width=8", "clip"),
+                                               ("data=digits model.width=8", "noise"),
+                                               ("data=digits model=mlp model.width=8", "gp")])
+def test_ebgan_trains_with_every_constraint_family(cfg_factory, train_steps, model, constraint):
+    cfg = cfg_factory([*model.split(), *EBGAN, f"constraint={constraint}"])
     validate(cfg)
     module, before = train_steps(cfg)
     assert module.iteration == 2 and all(torch.isfinite(p).all() for p in module.parameters())
@@ -66,6 +80,10 @@ def test_ebgan_trains_with_every_constraint_family(cfg_factory, train_steps, con
     (["variant=ebgan"], "variant=ebgan scores samples by an autoencoder's reconstruction energy"),
     (["loss=energy"], "loss=energy needs a critic whose scores are energies"),
     ([*EBGAN, "constraint=gn"], "constraint gn rescales D's score into (-1, 1)"),
+    ([*EBGAN, "constraint=gran"], "constraint gran rescales D's score into (-1, 1)"),
+    ([*EBGAN, "data.batch_size=1"], "pull-away term compares the samples of a batch: set data.batch_size >= 2"),
+    ([*EBGAN, "constraint=gp"], "which the BatchNorm of EBGAN's decoder (G's architecture) mixes across the batch"),
+    (["variant.feature_matching=ture"], "variant.feature_matching='ture': choose true or false"),
 ])
 def test_what_ebgan_cannot_take_is_refused_in_one_line(cfg_factory, overrides, message):
     with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):

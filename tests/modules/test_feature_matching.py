@@ -30,14 +30,25 @@ def test_g_matches_features_instead_of_playing_the_loss(cfg_factory, train_steps
     assert all(g is None for g in grads[len(g_params):])  # D was frozen: its features of both sides are constants
 
 
-@pytest.mark.parametrize("variant", ["cgan", "acgan", "infogan", "catgan", "projection"])
-def test_every_variant_takes_it(cfg_factory, train_steps, variant):
+# each variant's own G terms stay beside it (AC-GAN's class term, InfoGAN's codes, CatGAN's entropies are its
+# adversarial terms and go)
+@pytest.mark.parametrize("variant, kept", [("cgan", None), ("acgan", "g_class"), ("infogan", "g_info_cat"),
+                                           ("catgan", None), ("projection", None)])
+def test_every_variant_takes_it(cfg_factory, train_steps, variant, kept):
     extra = ["model.g_norm=batch"] if variant == "projection" else []
     cfg = cfg_factory(["data=digits", "model=mlp", "model.width=8", *extra, f"variant={variant}",
                        "variant.feature_matching=true"])
     module, before = train_steps(cfg, steps=1)
-    assert "g_feature_matching" in module.trainer.callback_metrics
+    logged = module.trainer.callback_metrics
+    assert "g_feature_matching" in logged and (kept is None or kept in logged)
     assert any(not torch.equal(a, b) for a, b in zip(before, module.generator.parameters()))
+
+
+@pytest.mark.parametrize("constraint", ["gn", "noise"])
+def test_it_trains_under_wrappers_that_differentiate_or_draw_inside_d(cfg_factory, train_steps, constraint):
+    """gn differentiates D inside its forward: the real side's features carry a graph it has freed."""
+    module, before = train_steps(cfg_factory([*TOY, "variant.feature_matching=true", f"constraint={constraint}"]))
+    assert module.iteration == 2 and all(torch.isfinite(p).all() for p in module.generator.parameters())
 
 
 def test_an_ensemble_refuses_it_in_one_line(cfg_factory):

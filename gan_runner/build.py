@@ -14,6 +14,7 @@ from gan_runner.constraints import Constraints
 from gan_runner.ddp import HandSyncedDDP
 from gan_runner.ensemble.module import ensemble_of
 from gan_runner.errors import UserError
+from gan_runner.nets import minibatch
 from gan_runner.nets.packing import packed_shape
 from gan_runner.sync_batchnorm import GlobalBatchNorm
 
@@ -45,6 +46,8 @@ def build_module(cfg: DictConfig, data, ensemble_seeds: list[int] | None = None)
     if pack > 1:  # D built for packs of `pack` samples (nets/packing.py)
         flat = getattr(discriminator.func, "flat_input", False)
         discriminator = partial(discriminator, shape=packed_shape(list(cfg.data.shape), pack, flat))
+    if cfg.model.get("minibatch_discrimination", False):
+        discriminator = minibatch.discriminating(discriminator, cfg.model.minibatch_kernels, cfg.model.minibatch_dims)
     return module_cls(
         generator=hydra.utils.instantiate(cfg.model.generator, _partial_=True),
         discriminator=discriminator,

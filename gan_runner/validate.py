@@ -143,6 +143,8 @@ def _combinations(cfg: DictConfig) -> None:
     if penalized and cfg.model.d_norm == "batch":
         raise UserError(f"constraint {penalized[0]} needs per-sample gradients, which BatchNorm in D mixes across the"
                         " batch (WGAN-GP, sec. 4): set model.d_norm=layer (or none)")
+    if cfg.model.get("minibatch_discrimination", False):
+        _minibatch(cfg, penalized)
     if not isinstance(cfg.variant.get("feature_matching", False), bool):
         raise UserError(f"variant.feature_matching={cfg.variant.feature_matching!r}: choose true or false")
     if str(cfg.logger.get("_target_", "")).endswith("WandbLogger") and not cfg.logger.get("offline", False):
@@ -156,6 +158,18 @@ def _combinations(cfg: DictConfig) -> None:
     elif cfg.metrics.reference != "sample":
         raise UserError(f"metrics.reference={cfg.metrics.reference} is for images: 2-D points compare with a sample, "
                         "metrics.reference=sample")
+
+
+def _minibatch(cfg: DictConfig, penalized: list[str]) -> None:
+    for key in ("minibatch_kernels", "minibatch_dims"):
+        if not isinstance(cfg.model[key], int) or cfg.model[key] < 1:
+            raise UserError(f"model.{key}={cfg.model[key]!r} must be a positive integer")
+    if cfg.variant.name in ("catgan", "ebgan"):
+        raise UserError(f"model.minibatch_discrimination goes under D's real/fake score head, and variant="
+                        f"{cfg.variant.name}'s D has none: drop it")
+    if penalized:
+        raise UserError(f"constraint {penalized[0]} needs per-sample gradients, which minibatch discrimination mixes "
+                        "across the batch: use sn, noise or clip, or drop model.minibatch_discrimination")
 
 
 def _packing(cfg: DictConfig) -> None:

@@ -141,9 +141,9 @@ def test_a_sweep_run_again_in_its_folder_runs_only_what_is_missing(tmp_path):
 
 
 def test_a_key_added_later_at_its_neutral_value_leaves_the_hash_of_older_folders(cfg_factory):
-    """model.pack, data.sampler, optimizer.g_steps, model.z_prior and variant.feature_matching came after runs were
-    recorded: at 1, epoch, 1, normal and false a configuration hashes as it did without them, at any other value it is
-    another configuration."""
+    """model.pack, data.sampler, optimizer.g_steps, model.z_prior, variant.feature_matching and minibatch
+    discrimination's keys came after runs were recorded: at their neutral values (identity.NEUTRAL) a configuration
+    hashes as it did without them, at any other value it is another configuration."""
     from omegaconf import open_dict
 
     from gan_runner.identity import hashes
@@ -152,8 +152,9 @@ def test_a_key_added_later_at_its_neutral_value_leaves_the_hash_of_older_folders
     older = cfg.copy()
     with open_dict(older):
         del older.model["pack"], older.data["sampler"], older.optimizer["g_steps"], older.model["z_prior"]
-        del older.variant["feature_matching"]
+        del older.variant["feature_matching"], older.model["minibatch_discrimination"]
+        del older.model["minibatch_kernels"], older.model["minibatch_dims"]
     assert hashes(cfg)["training"] == hashes(older)["training"]
     for changed in (["model.pack=2"], ["data.sampler=replacement"], ["optimizer.g_steps=2"], ["model.z_prior=uniform"],
-                    ["variant.feature_matching=true"]):
+                    ["variant.feature_matching=true"], ["model.minibatch_discrimination=true"]):
         assert hashes(cfg_factory([*TOY, *changed]))["training"] != hashes(cfg)["training"]

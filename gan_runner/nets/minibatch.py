@@ -1,9 +1,10 @@
 """Minibatch discrimination (Salimans et al. 2016, "Improved Techniques for Training GANs", §3.2), before D's score
 head: features f(x_i) [N, A] times a tensor T [A, B·C] give M_i [B, C]; kernel b compares sample i with the other
 samples of the batch, o_b(x_i) = Σ_{j ≠ i} exp(-‖M_i,b - M_j,b‖₁) + bias_b, and the head scores [f(x_i), o(x_i)].
-The self-pair is left out and the bias starts at -1, T at N(0, 0.05²), as in the authors' code (openai/improved-gan,
-MinibatchLayer). D scores each batch it is given on its own, so real and fake samples are compared within their
-own side."""
+The self-pair is left out, as the authors' code leaves it (openai/improved-gan, nn.py MinibatchLayer: 1e6 added to
+its distances); their T is weight-normalized, its scale and the bias set by a data-dependent first pass, from T ~
+N(0, 0.05²) and bias -1, which are this layer's initial values, kept plain. D scores each batch it is given on its
+own, so real and fake samples are compared within their own side."""
 from functools import partial
 
 import torch

@@ -14,7 +14,7 @@ from gan_runner.constraints import Constraints
 from gan_runner.ddp import HandSyncedDDP
 from gan_runner.ensemble.module import ensemble_of
 from gan_runner.errors import UserError
-from gan_runner.nets import minibatch
+from gan_runner.nets import minibatch, selfmod
 from gan_runner.nets.packing import packed_shape
 from gan_runner.sync_batchnorm import GlobalBatchNorm
 
@@ -46,10 +46,13 @@ def build_module(cfg: DictConfig, data, ensemble_seeds: list[int] | None = None)
     if pack > 1:  # D built for packs of `pack` samples (nets/packing.py)
         flat = getattr(discriminator.func, "flat_input", False)
         discriminator = partial(discriminator, shape=packed_shape(list(cfg.data.shape), pack, flat))
+    generator = hydra.utils.instantiate(cfg.model.generator, _partial_=True)
+    if cfg.model.get("self_mod", False):
+        generator = selfmod.self_modulated(generator)
     if cfg.model.get("minibatch_discrimination", False):
         discriminator = minibatch.discriminating(discriminator, cfg.model.minibatch_kernels, cfg.model.minibatch_dims)
     return module_cls(
-        generator=hydra.utils.instantiate(cfg.model.generator, _partial_=True),
+        generator=generator,
         discriminator=discriminator,
         pack=pack,
         loss=hydra.utils.instantiate(cfg.loss),

@@ -145,6 +145,8 @@ def _combinations(cfg: DictConfig) -> None:
                         " batch (WGAN-GP, sec. 4): set model.d_norm=layer (or none)")
     if cfg.model.get("minibatch_discrimination", False):
         _minibatch(cfg, penalized)
+    if cfg.model.get("self_mod", False):
+        _self_modulation(cfg)
     if not isinstance(cfg.variant.get("feature_matching", False), bool):
         raise UserError(f"variant.feature_matching={cfg.variant.feature_matching!r}: choose true or false")
     if str(cfg.logger.get("_target_", "")).endswith("WandbLogger") and not cfg.logger.get("offline", False):
@@ -170,6 +172,15 @@ def _minibatch(cfg: DictConfig, penalized: list[str]) -> None:
     if penalized:
         raise UserError(f"constraint {penalized[0]} needs per-sample gradients, which minibatch discrimination mixes "
                         "across the batch: use sn, noise or clip, or drop model.minibatch_discrimination")
+
+
+def _self_modulation(cfg: DictConfig) -> None:
+    if cfg.model.get("g_norm", "batch") != "batch":
+        raise UserError(f"model.self_mod=true modulates G's BatchNorm layers, and model.g_norm={cfg.model.g_norm} has "
+                        "none: set model.g_norm=batch")
+    if cfg.variant.name == "projection":
+        raise UserError("model.self_mod=true and variant=projection both replace G's BatchNorm scales and shifts: "
+                        "choose one")
 
 
 def _packing(cfg: DictConfig) -> None:

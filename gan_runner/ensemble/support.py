@@ -30,6 +30,8 @@ def unsupported(cfg: DictConfig) -> str | None:
     for key in ("g_norm", "d_norm"):
         if model.get(key, "none") not in STACKED_NORMS:
             return f"model.{key}={model[key]}: only {', '.join(STACKED_NORMS)} have stacked forms"
+    if model.get("self_mod", False):
+        return "model.self_mod: self-modulated BatchNorm has no stacked form yet"
     if model.get("minibatch_discrimination", False):
         return "model.minibatch_discrimination: it compares a batch's samples, the ensemble's rather than a member's"
     if model.get("d_noise", 0.0) > 0:

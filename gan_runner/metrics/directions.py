@@ -26,6 +26,8 @@ BETTER: dict[str, str | None] = {
     "cluster_accuracy": HIGHER, "cluster_purity": HIGHER, "code_accuracy": HIGHER, "q_accuracy": HIGHER,
     # ... and on a test split kept apart for the reported number: they never choose (check_objective)
     "test_cluster_accuracy": HIGHER, "test_cluster_purity": HIGHER,
+    # modules/semisupervised.py: D as a classifier of held-out digits (validation, then test)
+    "classifier_accuracy": HIGHER, "test_classifier_accuracy": HIGHER,
     # metrics/stacked.py: Stacked MNIST's 1,000 modes
     "stacked_modes": HIGHER, "stacked_kl": LOWER,
     # metrics/toy.py: 2-D mixtures (critic_w1 is the critic's estimate of W1, not a quality)
@@ -46,7 +48,8 @@ OF_DATA = {"stacked_mnist": {"fid", "stacked_modes", "stacked_kl"}}
 CONDITIONAL = {"cgan", "projection", "acgan"}
 ONLY_WITH = {"cluster_accuracy": {"catgan"}, "cluster_purity": {"catgan"}, "test_cluster_accuracy": {"catgan"},
              "test_cluster_purity": {"catgan"}, "code_accuracy": {"infogan"}, "q_accuracy": {"infogan"},
-             "class_accuracy": CONDITIONAL, "intra_fid": CONDITIONAL}
+             "class_accuracy": CONDITIONAL, "intra_fid": CONDITIONAL, "classifier_accuracy": {"semisupervised"},
+             "test_classifier_accuracy": {"semisupervised"}}
 
 
 def known(name: str) -> bool:

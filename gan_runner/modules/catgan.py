@@ -22,9 +22,9 @@ from gan_runner import distributed, draws
 from gan_runner.checks import non_negative, positive
 from gan_runner.errors import UserError
 from gan_runner.metrics.classes import accuracy, majority, matching
+from gan_runner.modules import heldout
 from gan_runner.modules.gan import GAN, Side
 
-SPLIT_SEED = 7  # the held-out digits and the labelled subset: one fixed draw for every run of a data set
 PICTURE_SAMPLES = 400
 
 
@@ -112,25 +112,13 @@ class CatGAN(GAN):
 
     # ----- data -----
     def split(self, data) -> tuple[Tensor, Tensor, Tensor]:
-        """Indices of the training part, the validation digits and the test digits (one fixed permutation: the
-        validation digits are its first `validation`, the test digits the next `test`)."""
-        held = self.validation + self.test
-        if held >= len(data):
-            raise UserError(f"variant.validation={self.validation} and variant.test={self.test} leave no training "
-                            f"data of the {len(data)} samples: lower them")
-        perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(SPLIT_SEED))
-        return perm[held:], perm[:self.validation], perm[self.validation:held]
+        return heldout.split(len(data), self.validation, self.test)
 
     def training_data(self, data):
         train = self.split(data)[0]
         if self.labelled:  # the first labelled/K of each class in the training part
-            per_class = self.labelled // self.classes
-            members = [train[data.y[train] == c] for c in range(self.classes)]
-            short = min(range(self.classes), key=lambda c: len(members[c]))
-            if len(members[short]) < per_class:
-                raise UserError(f"variant.labelled={self.labelled} asks {per_class} labelled samples of each class, "
-                                f"and class {short} has {len(members[short])} in the training part: lower it")
-            picks = torch.cat([m[:per_class] for m in members])
+            picks = heldout.first_per_class(train, data.y, self.labelled // self.classes, self.classes,
+                                            f"variant.labelled={self.labelled}")
             self._labelled = (data.samples(picks), data.y[picks])
         return dataclasses.replace(data, x=data.x[train], y=None if data.y is None else data.y[train])
 
@@ -147,7 +135,7 @@ class CatGAN(GAN):
         scores, readings = {}, []
         for prefix, digits in (("", validation), ("test_", test)):
             if len(digits):
-                clusters = torch.cat([self.cluster(data.samples(i).to(self.device)) for i in digits.split(500)])
+                clusters = heldout.predictions(self.cluster, data, digits, self.device)
                 labels = data.y[digits]
                 found = self.cluster_scores(clusters, labels, data.num_classes)
                 scores.update({prefix + name: value for name, value in found.items()})

@@ -187,7 +187,7 @@ def main() -> None:
     report = [f"# Toy catalogue: every loss x constraint on ring and grid ({args.seeds} seeds, {args.steps} "
               f"iterations, MLP width 64, batch 128, Adam 1e-3; PacGAN's metrics on 2,500 samples)", "",
               f"{len(tasks)} runs, {how}, in {seconds / 60:.1f} min with {args.jobs} worker processes of one thread "
-              f"(`.venv/bin/python scripts/catalogue_toy.py --seeds {args.seeds}"
+              f"(`.venv/bin/python scripts/catalogue_toy.py --seeds {args.seeds} --jobs {args.jobs}"
               f"{' --ensemble' if args.ensemble else ''} --name {args.name}`).", ""]
     for data in DATA:
         figure(points, data, docs / f"{args.name}_{data}.png")

@@ -17,7 +17,8 @@ EVALUATED = {
     "stacked": ["data=stacked_mnist", "data.source.n=1000", "model=dcgan", "model.width=4",
                 "metrics.num_samples=200"],
 }
-VARIANTS = ["cgan", "infogan", "catgan", "semisupervised"]  # the plain GAN, the class-conditional metrics and the variants' own
+# the plain GAN, the class-conditional metrics and the variants' own
+VARIANTS = ["cgan", "infogan", "catgan", "semisupervised"]
 
 
 def reported(cfg) -> set[str]:

@@ -53,6 +53,13 @@ def uniform(n: int, *shape: int, device=None, dtype=None) -> Tensor:
     return _own_rows(torch.rand, n, *shape, device=device, dtype=dtype)
 
 
+def latent(prior: str, n: int, dim: int, device=None) -> Tensor:
+    """n latents of `dim` numbers: N(0, I) (prior normal) or U(-1, 1) per coordinate (prior uniform)."""
+    if prior == "uniform":
+        return uniform(n, dim, device=device) * 2 - 1
+    return normal(n, dim, device=device)
+
+
 def integers(high: int, n: int, *shape: int, device=None) -> Tensor:
     return _own_rows(lambda size, **kw: torch.randint(high, size, **kw), n, *shape, device=device)
 

@@ -139,12 +139,10 @@ def _combinations(cfg: DictConfig) -> None:
     if cfg.data.get("sampler", "epoch") not in SAMPLERS:
         raise UserError(f"data.sampler={cfg.data.sampler!r}: choose {' or '.join(SAMPLERS)} (epoch: every sample once "
                         "per epoch, reshuffled; replacement: i.i.d. draws)")
-    penalized = [n for n, c in constraint_classes(cfg).items() if c.per_sample_gradients]
-    if penalized and cfg.model.d_norm == "batch":
-        raise UserError(f"constraint {penalized[0]} needs per-sample gradients, which BatchNorm in D mixes across the"
-                        " batch (WGAN-GP, sec. 4): set model.d_norm=layer (or none)")
+    if cfg.model.d_norm == "batch":
+        refuse_sample_mixing(cfg, "BatchNorm in D", " (WGAN-GP, sec. 4): set model.d_norm=layer (or none)")
     if cfg.model.get("minibatch_discrimination", False):
-        _minibatch(cfg, penalized)
+        _minibatch(cfg)
     if cfg.model.get("self_mod", False):
         _self_modulation(cfg)
     if not isinstance(cfg.variant.get("feature_matching", False), bool):
@@ -162,16 +160,24 @@ def _combinations(cfg: DictConfig) -> None:
                         "metrics.reference=sample")
 
 
-def _minibatch(cfg: DictConfig, penalized: list[str]) -> None:
+def refuse_sample_mixing(cfg: DictConfig, what: str, fix: str) -> None:
+    """One refusal for every part of D that mixes a batch's samples (`what`), where a constraint's per-sample input
+    gradients mean nothing; `fix` follows the message."""
+    penalized = [n for n, c in constraint_classes(cfg).items() if c.per_sample_gradients]
+    if penalized:
+        raise UserError(f"constraint {penalized[0]} needs per-sample gradients, which {what} mixes across the batch"
+                        f"{fix}")
+
+
+def _minibatch(cfg: DictConfig) -> None:
     for key in ("minibatch_kernels", "minibatch_dims"):
         if not isinstance(cfg.model[key], int) or cfg.model[key] < 1:
             raise UserError(f"model.{key}={cfg.model[key]!r} must be a positive integer")
     if cfg.variant.name in ("catgan", "ebgan"):
         raise UserError(f"model.minibatch_discrimination goes under D's real/fake score head, and variant="
                         f"{cfg.variant.name}'s D has none: drop it")
-    if penalized:
-        raise UserError(f"constraint {penalized[0]} needs per-sample gradients, which minibatch discrimination mixes "
-                        "across the batch: use sn, noise or clip, or drop model.minibatch_discrimination")
+    refuse_sample_mixing(cfg, "minibatch discrimination", ": use sn, noise or clip, or drop "
+                         "model.minibatch_discrimination")
 
 
 def _self_modulation(cfg: DictConfig) -> None:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.nn.utils import parametrize
 
-from gan_runner.modules.gan import Batch, Side
+from gan_runner.modules.sides import Batch, Side
 from gan_runner.validate import validate
 
 MODELS = {"dcgan": ["data=digits", "model.width=8"], "mlp": ["data=ring", "model.width=16"]}

@@ -17,7 +17,8 @@ from torch import Tensor, nn
 
 from gan_runner import draws
 from gan_runner.ensemble.nets import as_one
-from gan_runner.modules.gan import GAN, Batch, Diverged, Side
+from gan_runner.modules.gan import GAN, Diverged
+from gan_runner.modules.sides import Batch, Side
 
 
 @functools.cache

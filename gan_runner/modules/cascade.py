@@ -25,6 +25,10 @@ def stage_scores(features: Tensor, heads: list[nn.Linear]) -> list[Tensor]:
 
 class CascadeGAN(GAN):
     uses_features = True
+    score_rescaling_refusal = ("rescales D's score, and the later stages read D's features unrescaled: use a penalty "
+                               "(gp, r1), sn, noise or clip")
+    relativistic_refusal = ("variant=cascade scores each stage on its own, and a relativistic loss would pair stages "
+                            "of real and fake scores it does not keep: use a loss of the fakes' scores alone")
 
     def __init__(self, *args, stages: int = 2, **kwargs):
         self.stages = stages
@@ -32,17 +36,11 @@ class CascadeGAN(GAN):
 
     @classmethod
     def check(cls, args: dict, cfg) -> None:
+        super().check(args, cfg)
         positive(args, "stages")
-        if cfg.loss._target_.endswith(("RSGAN", "RaGAN")):
-            raise UserError("variant=cascade scores each stage on its own, and a relativistic loss would pair stages "
-                            "of real and fake scores it does not keep: use a loss of the fakes' scores alone")
         if cfg.model.get("minibatch_discrimination", False):
             raise UserError("model.minibatch_discrimination feeds D's first stage alone, and variant=cascade's later "
                             "stages read D's features: drop one of them")
-        normalized = sorted({"gn", "gran"} & set(cfg.constraint or {}))
-        if normalized:
-            raise UserError(f"constraint {normalized[0]} rescales D's score, and the later stages read D's features "
-                            "unrescaled: use a penalty (gp, r1), sn, noise or clip")
 
     def build_networks(self, make_generator, make_discriminator):
         critic = make_discriminator()

@@ -23,7 +23,8 @@ from gan_runner.checks import non_negative, positive
 from gan_runner.errors import UserError
 from gan_runner.metrics.classes import accuracy, majority, matching
 from gan_runner.modules import heldout
-from gan_runner.modules.gan import GAN, Side
+from gan_runner.modules.gan import GAN
+from gan_runner.modules.sides import Side
 
 PICTURE_SAMPLES = 400
 
@@ -54,6 +55,8 @@ class Certainty(nn.Module):
 
 class CatGAN(GAN):
     uses_features = True
+    score_rescaling_refusal = ("normalizes a real/fake score, and CatGAN's D is a classifier: use a penalty (gp, r1), "
+                               "sn, noise or clip")
 
     def __init__(self, *args, classes: int = 10, labelled: int = 0, supervised_weight: float = 1.0,
                  validation: int = 500, test: int = 500, marginal_weight: float = 1.0, **kwargs):
@@ -74,13 +77,10 @@ class CatGAN(GAN):
             fits = " or ".join(str(n * classes) for n in (labelled // classes, labelled // classes + 1) if n)
             raise UserError(f"variant.labelled={labelled} must be a multiple of variant.classes={classes} (the "
                             f"labelled samples are balanced over the classes, at least one each): use {fits}")
+        super().check(args, cfg)
         if not str(cfg.loss._target_).endswith(".NonSaturating"):
             raise UserError("variant=catgan trains on its own entropy terms (Springenberg 2016) and would ignore "
                             "the chosen loss=: leave loss at its default")
-        normalized = sorted({"gn", "gran"} & set(cfg.constraint or {}))
-        if normalized:
-            raise UserError(f"constraint {normalized[0]} normalizes a real/fake score, and CatGAN's D is a classifier: "
-                            "use a penalty (gp, r1), sn, noise or clip")
 
     def build_networks(self, make_generator, make_discriminator):
         return make_generator(), Certainty(make_discriminator(), self.classes)

@@ -17,6 +17,7 @@ class LabelConditional(GAN):
 
     @classmethod
     def check(cls, args: dict, cfg) -> None:
+        super().check(args, cfg)
         if cfg.data.kind != "image":
             raise UserError(f"variant={args['name']} generates given classes, and data={cfg.data.name} has no labels: "
                             "use labelled images (data=mnist5k, digits, mnist, fashion_mnist, cifar10)")

@@ -22,6 +22,8 @@ def pull_away(codes: Tensor) -> Tensor:
 
 class EBGAN(GAN):
     uses_features = True
+    score_rescaling_refusal = ("rescales D's score into (-1, 1), and EBGAN's score is an energy held to a margin: use "
+                               "a penalty (gp, r1), sn, noise or clip")
 
     def __init__(self, *args, pt_weight: float = 0.1, **kwargs):
         self.pt_weight = pt_weight
@@ -29,21 +31,16 @@ class EBGAN(GAN):
 
     @classmethod
     def check(cls, args: dict, cfg) -> None:
+        super().check(args, cfg)
         non_negative(args, "pt_weight")
         if not str(cfg.loss._target_).endswith(".Energy"):
             raise UserError("variant=ebgan scores samples by an autoencoder's reconstruction energy, which only the "
                             "margin loss reads: set loss=energy")
-        normalized = sorted({"gn", "gran"} & set(cfg.constraint or {}))
-        if normalized:
-            raise UserError(f"constraint {normalized[0]} rescales D's score into (-1, 1), and EBGAN's score is an "
-                            "energy held to a margin: use a penalty (gp, r1), sn, noise or clip")
-        from gan_runner.validate import constraint_classes
+        from gan_runner.validate import refuse_sample_mixing
 
-        penalized = [n for n, c in constraint_classes(cfg).items() if c.per_sample_gradients]
-        if penalized and cfg.model.get("g_norm", "batch") == "batch":  # DCGAN's G has BatchNorm, no g_norm key
-            raise UserError(f"constraint {penalized[0]} needs per-sample gradients, which the BatchNorm of EBGAN's "
-                            "decoder (G's architecture) mixes across the batch: use sn, noise or clip, or model=mlp "
-                            "with model.g_norm=none or layer")
+        if cfg.model.get("g_norm", "batch") == "batch":  # DCGAN's G has BatchNorm, no g_norm key
+            refuse_sample_mixing(cfg, "the BatchNorm of EBGAN's decoder (G's architecture)",
+                                 ": use sn, noise or clip, or model=mlp with model.g_norm=none or layer")
         if cfg.data.batch_size < 2:
             raise UserError("variant=ebgan's pull-away term compares the samples of a batch: set data.batch_size >= 2")
 

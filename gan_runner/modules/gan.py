@@ -17,9 +17,9 @@ found with `d_part`, wherever constraint wrappers put D.
 import contextlib
 import copy
 import math
-from dataclasses import dataclass
 from functools import partial
 
+import hydra.utils
 import lightning.pytorch as L
 import torch
 from torch import Tensor, nn
@@ -27,18 +27,15 @@ from torch.nn.utils import parametrize
 
 from gan_runner import distributed, draws, precision
 from gan_runner.constraints import Constraints
+from gan_runner.errors import UserError
 from gan_runner.losses import Loss
 from gan_runner.modules import consensus, optimizers, resume_state
-from gan_runner.modules.rules import HistoricalAverage
+from gan_runner.modules.feature_matching import feature_distance
+from gan_runner.modules.rules import HistoricalAverage, MovingAverage
+from gan_runner.modules.sides import Batch, Side
 from gan_runner.nets import packing
+from gan_runner.nets.critic import part_of
 from gan_runner.nets.init import initialize
-
-
-def feature_distance(real: Tensor, fake: Tensor) -> Tensor:
-    """‖mean of real rows - mean of fake rows‖², each mean over every rank's rows."""
-    mean_real = distributed.mean_over_ranks(real.flatten(1).float().mean(0))
-    mean_fake = distributed.mean_over_ranks(fake.flatten(1).float().mean(0))
-    return (mean_real - mean_fake).pow(2).sum()
 
 
 class Diverged(RuntimeError):
@@ -47,25 +44,6 @@ class Diverged(RuntimeError):
 
 class CriticShapeError(ValueError):
     """D returned something other than one score per sample (broadcasting it would silently change the loss)."""
-
-
-@dataclass
-class Side:
-    """One side of D's comparison: samples, the labels they carry (None when unconditional), what D made of them."""
-
-    x: Tensor
-    y: Tensor | None
-    score: Tensor | None = None
-    features: Tensor | None = None  # D's trunk features of x, from the pass that gave `score` (see uses_features)
-
-
-@dataclass
-class Batch:
-    """What one D or G step plays with: real and generated samples, and G's latent input."""
-
-    real: Side
-    fake: Side
-    z: Tensor
 
 
 class GAN(L.LightningModule):
@@ -77,6 +55,19 @@ class GAN(L.LightningModule):
     uses_features = False
     #: The logger of a module evaluated outside a trainer (an ensemble member's); else the trainer's.
     outside_logger = None
+    #: Why the variant refuses gn and gran, which rescale D's score (the words after "constraint gn "); None: none.
+    score_rescaling_refusal: str | None = None
+    #: Why the variant refuses a loss that compares real with fake scores (Loss.g_needs_real); None: it takes one.
+    relativistic_refusal: str | None = None
+
+    @classmethod
+    def check(cls, args: dict, cfg) -> None:
+        """The refusals a variant declares above, in one line each (checks.check_components calls it)."""
+        rescaling = sorted({"gn", "gran"} & set(cfg.constraint or {}))
+        if rescaling and cls.score_rescaling_refusal:
+            raise UserError(f"constraint {rescaling[0]} {cls.score_rescaling_refusal}")
+        if cls.relativistic_refusal and hydra.utils.get_class(cfg.loss._target_).g_needs_real:
+            raise UserError(cls.relativistic_refusal)
 
     @property
     def logger(self):
@@ -99,7 +90,7 @@ class GAN(L.LightningModule):
         self._features: list[Tensor] = []
         self._parts: dict[str, nn.Module] = {}
         if self.uses_features:
-            _part(critic, "trunk").register_forward_hook(lambda module, inputs, output: self._features.append(output))
+            part_of(critic, "trunk").register_forward_hook(lambda module, inputs, output: self._features.append(output))
         self.constraints = constraints
         self.discriminator = constraints.wrap(critic)
         self.loss = loss
@@ -138,9 +129,7 @@ class GAN(L.LightningModule):
 
     def draw_z(self, n: int) -> Tensor:
         """n draws of z from the model's prior (model.z_prior)."""
-        if self.z_prior == "uniform":
-            return draws.uniform(n, self.z_dim, device=self.device) * 2 - 1
-        return draws.normal(n, self.z_dim, device=self.device)
+        return draws.latent(self.z_prior, n, self.z_dim, device=self.device)
 
     def d_adversarial(self, batch: Batch) -> dict[str, Tensor]:
         return {"d_adv": self.loss.d_loss(batch.real.score, batch.fake.score)}
@@ -149,8 +138,7 @@ class GAN(L.LightningModule):
         return {"g_adv": self.loss.g_loss(batch.fake.score, v_real)}
 
     def matched_features(self, batch: Batch) -> dict[str, Tensor]:
-        """Improved GAN's feature matching (Salimans 2016, §3.1): G's term ‖E f(x) - E f(G(z))‖² at D's trunk
-        features f, the means over the global batch (a function of batch means: DDP-exact)."""
+        """G's feature-matching term (modules/feature_matching.py), the real side scored here."""
         with contextlib.nullcontext() if self._joint else torch.no_grad():  # joint_graph: D's side of the term too
             self._score(batch.real)
         # detached: a wrapper that differentiates D inside (gn, gran) leaves a graph on the features it freed
@@ -205,7 +193,7 @@ class GAN(L.LightningModule):
     def d_part(self, name: str) -> nn.Module:
         """The unique submodule of D named `name` (`trunk`, `heads`, ...), inside any constraint wrapper."""
         if name not in self._parts:
-            self._parts[name] = _part(self.discriminator, name)
+            self._parts[name] = part_of(self.discriminator, name)
         return self._parts[name]
 
     def sampler(self) -> nn.Module:
@@ -385,15 +373,9 @@ class GAN(L.LightningModule):
             scheduler.step()
         self._ema_update()
 
-    @torch.no_grad()
     def _ema_update(self) -> None:
-        if self.ema is None:
-            return
-        # Warm-up so that a short run's EMA is not dominated by the initial weights.
-        decay = min(self.ema_decay, (1 + self.iteration) / (10 + self.iteration))
-        torch._foreach_lerp_(self._ema_params, self._generator_params, 1.0 - decay)
-        for b_ema, b in zip(self.ema.buffers(), self.generator.buffers()):
-            b_ema.copy_(b)
+        if self.ema is not None:
+            self._moving_average.update(self.iteration)
 
     # ----- optimizers (modules/optimizers.py), checkpoint extras (modules/resume_state.py) -----
     def configure_optimizers(self):
@@ -402,8 +384,7 @@ class GAN(L.LightningModule):
     def on_fit_start(self) -> None:
         self._g_params, self._d_params = consensus.player_params(self)
         if self.ema is not None:
-            self._ema_params = list(self.ema.parameters())
-            self._generator_params = list(self.generator.parameters())
+            self._moving_average = MovingAverage(self.ema, self.generator, self.ema_decay)
 
     def on_train_start(self) -> None:
         resume_state.start_streams(self._rng_to_restore, self.device)
@@ -415,11 +396,3 @@ class GAN(L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.iteration, self._rng_to_restore = resume_state.load(checkpoint)
 
-
-def _part(discriminator: nn.Module, part: str) -> nn.Module:
-    """D's submodule named `part`, e.g. the `trunk` whose output is D's features, inside any wrapper."""
-    found = [m for name, m in discriminator.named_modules() if name.rsplit(".", 1)[-1] == part]
-    if len(found) != 1:
-        raise TypeError(f"{type(discriminator).__name__} has {len(found)} modules named `{part}`; a variant that reads "
-                        "it needs a net with exactly one (see gan_runner/nets/critic.py)")
-    return found[0]

@@ -36,6 +36,7 @@ class InfoGAN(GAN):
 
     @classmethod
     def check(cls, args: dict, cfg) -> None:
+        super().check(args, cfg)
         positive(args, "categorical", "q_width")
         non_negative(args, "continuous", "lambda_cat", "lambda_cont")
         if args.get("sigma", "fixed") not in ("fixed", "learned"):

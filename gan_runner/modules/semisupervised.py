@@ -18,7 +18,8 @@ from gan_runner.checks import non_negative, positive
 from gan_runner.errors import UserError
 from gan_runner.metrics.classes import accuracy
 from gan_runner.modules import heldout
-from gan_runner.modules.gan import GAN, Side
+from gan_runner.modules.gan import GAN
+from gan_runner.modules.sides import Side
 
 
 class ClassLogits(nn.Module):
@@ -35,6 +36,10 @@ class ClassLogits(nn.Module):
 
 class SemiSupervisedGAN(GAN):
     uses_features = True
+    score_rescaling_refusal = ("rescales D's score, and the class logits under it would stay unscaled: use a penalty "
+                               "(gp, r1), sn, noise or clip")
+    relativistic_refusal = ("variant=semisupervised's unsupervised term compares D(x) = Z/(Z+1) with 1 and 0, not real "
+                            "with fake scores: use loss=ns (the paper's) or another loss of each side's scores")
 
     def __init__(self, *args, classes: int = 10, labelled_per_class: int = 10, labelled_seed: int = 0,
                  validation: int = 500, test: int = 500, unlabelled_weight: float = 0.5, **kwargs):
@@ -48,15 +53,9 @@ class SemiSupervisedGAN(GAN):
 
     @classmethod
     def check(cls, args: dict, cfg) -> None:
+        super().check(args, cfg)
         positive(args, "classes", "labelled_per_class")
         non_negative(args, "validation", "test", "unlabelled_weight")
-        if cfg.loss._target_.endswith(("RSGAN", "RaGAN")):
-            raise UserError("variant=semisupervised's unsupervised term compares D(x) = Z/(Z+1) with 1 and 0, not real "
-                            "with fake scores: use loss=ns (the paper's) or another loss of each side's scores")
-        normalized = sorted({"gn", "gran"} & set(cfg.constraint or {}))
-        if normalized:
-            raise UserError(f"constraint {normalized[0]} rescales D's score, and the class logits under it would "
-                            "stay unscaled: use a penalty (gp, r1), sn, noise or clip")
 
     def build_networks(self, make_generator, make_discriminator):
         return make_generator(), ClassLogits(make_discriminator(), self.classes)

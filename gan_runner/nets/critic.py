@@ -46,6 +46,15 @@ class AuxiliaryHeads(nn.ModuleDict):
     trained by likelihood, outside D's score and so outside every weight constraint (constraints/base.py)."""
 
 
+def part_of(discriminator: nn.Module, part: str) -> nn.Module:
+    """D's submodule named `part`, e.g. the `trunk` whose output is D's features, inside any wrapper."""
+    found = [m for name, m in discriminator.named_modules() if name.rsplit(".", 1)[-1] == part]
+    if len(found) != 1:
+        raise TypeError(f"{type(discriminator).__name__} has {len(found)} modules named `{part}`; a variant that reads "
+                        "it needs a net with exactly one (see gan_runner/nets/critic.py)")
+    return found[0]
+
+
 class Discriminator(nn.Module):
     #: Whether the net flattens its input to one vector (an MLP): labels are then appended to that vector instead
     #: of as constant image channels (nets/conditioning.py).

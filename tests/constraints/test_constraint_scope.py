@@ -8,7 +8,7 @@ from torch.nn.utils import parametrize
 
 from gan_runner.build import build_module
 from gan_runner.constraints import score_parameters
-from gan_runner.modules.gan import Side
+from gan_runner.modules.sides import Side
 
 DIGITS = ["data=digits", "model.width=8"]
 SCORE = {"gan": ["head"], "projection": ["embed"], "acgan": ["head"], "infogan": ["head"], "catgan": ["head"]}

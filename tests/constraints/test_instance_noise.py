@@ -5,7 +5,8 @@ from torch import nn
 
 from gan_runner.constraints import Constraints, InstanceNoise
 from gan_runner.losses import Wasserstein
-from gan_runner.modules.gan import GAN, Batch, Side
+from gan_runner.modules.gan import GAN
+from gan_runner.modules.sides import Batch, Side
 
 
 class Recorder(nn.Module):

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from gan_runner.ensemble.support import unsupported
-from gan_runner.modules.gan import feature_distance
+from gan_runner.modules.feature_matching import feature_distance
 
 TOY = ["data=ring", "model=mlp", "model.width=8"]
 

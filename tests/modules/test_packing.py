@@ -8,7 +8,7 @@ from gan_runner import results
 from gan_runner.build import build_module
 from gan_runner.data.stream import BatchStream
 from gan_runner.errors import UserError
-from gan_runner.modules.gan import Batch, Side
+from gan_runner.modules.sides import Batch, Side
 from gan_runner.nets.packing import per_slot
 from gan_runner.run import run
 from gan_runner.validate import validate

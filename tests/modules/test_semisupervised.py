@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from gan_runner.errors import UserError
-from gan_runner.modules.gan import Batch, Side
+from gan_runner.modules.sides import Batch, Side
 from gan_runner.validate import validate
 
 DIGITS = ["data=digits", "model=mlp", "model.width=16", "variant=semisupervised", "variant.validation=200",

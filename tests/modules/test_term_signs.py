@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from gan_runner.build import build_module
-from gan_runner.modules.gan import Batch, Side
+from gan_runner.modules.sides import Batch, Side
 
 STEP = 1e-2
 

@@ -8,7 +8,7 @@ import torch
 from gan_runner.build import build_module
 from gan_runner.errors import UserError
 from gan_runner.evaluation import VariantEvaluation
-from gan_runner.modules.gan import Batch, Side
+from gan_runner.modules.sides import Batch, Side
 from gan_runner.validate import validate
 
 DIGITS = ["data=digits", "model.width=8"]

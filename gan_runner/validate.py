@@ -143,8 +143,7 @@ def _combinations(cfg: DictConfig) -> None:
         refuse_sample_mixing(cfg, "BatchNorm in D", " (WGAN-GP, sec. 4): set model.d_norm=layer (or none)")
     if cfg.model.get("minibatch_discrimination", False):
         _minibatch(cfg)
-    if cfg.model.get("self_mod", False):
-        _self_modulation(cfg)
+    _g_batchnorm_replacement(cfg)
     if not isinstance(cfg.variant.get("feature_matching", False), bool):
         raise UserError(f"variant.feature_matching={cfg.variant.feature_matching!r}: choose true or false")
     if str(cfg.logger.get("_target_", "")).endswith("WandbLogger") and not cfg.logger.get("offline", False):
@@ -180,13 +179,23 @@ def _minibatch(cfg: DictConfig) -> None:
                          "model.minibatch_discrimination")
 
 
-def _self_modulation(cfg: DictConfig) -> None:
+def _g_batchnorm_replacement(cfg: DictConfig) -> None:
+    """Self-modulation and virtual batch norm each replace G's BatchNorm layers: G needs some, and one replacement."""
+    on = [key for key in ("self_mod", "virtual_batch_norm") if cfg.model.get(key, False)]
+    if not on:
+        return
+    if len(on) > 1:
+        raise UserError("model.self_mod=true and model.virtual_batch_norm=true both replace G's BatchNorm layers: "
+                        "choose one")
     if cfg.model.get("g_norm", "batch") != "batch":
-        raise UserError(f"model.self_mod=true modulates G's BatchNorm layers, and model.g_norm={cfg.model.g_norm} has "
+        raise UserError(f"model.{on[0]}=true replaces G's BatchNorm layers, and model.g_norm={cfg.model.g_norm} has "
                         "none: set model.g_norm=batch")
     if cfg.variant.name == "projection":
-        raise UserError("model.self_mod=true and variant=projection both replace G's BatchNorm scales and shifts: "
+        raise UserError(f"model.{on[0]}=true and variant=projection both replace G's BatchNorm scales and shifts: "
                         "choose one")
+    reference = cfg.model.get("vbn_reference", 64)
+    if on == ["virtual_batch_norm"] and (not isinstance(reference, int) or isinstance(reference, bool) or reference < 1):
+        raise UserError(f"model.vbn_reference={reference!r} is not a batch size: pass an integer >= 1")
 
 
 def _packing(cfg: DictConfig) -> None:

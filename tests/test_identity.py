@@ -154,8 +154,10 @@ def test_a_key_added_later_at_its_neutral_value_leaves_the_hash_of_older_folders
         del older.model["pack"], older.data["sampler"], older.optimizer["g_steps"], older.model["z_prior"]
         del older.variant["feature_matching"], older.model["minibatch_discrimination"]
         del older.model["minibatch_kernels"], older.model["minibatch_dims"], older.model["self_mod"]
+        del older.model["virtual_batch_norm"], older.model["vbn_reference"]
     assert hashes(cfg)["training"] == hashes(older)["training"]
     for changed in (["model.pack=2"], ["data.sampler=replacement"], ["optimizer.g_steps=2"], ["model.z_prior=uniform"],
                     ["variant.feature_matching=true"], ["model.minibatch_discrimination=true"],
-                    ["model.self_mod=true", "model.g_norm=batch"]):
+                    ["model.self_mod=true", "model.g_norm=batch"],
+                    ["model.virtual_batch_norm=true", "model.g_norm=batch"]):
         assert hashes(cfg_factory([*TOY, *changed]))["training"] != hashes(cfg)["training"]

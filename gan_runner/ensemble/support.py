@@ -32,6 +32,8 @@ def unsupported(cfg: DictConfig) -> str | None:
             return f"model.{key}={model[key]}: only {', '.join(STACKED_NORMS)} have stacked forms"
     if model.get("self_mod", False):
         return "model.self_mod: self-modulated BatchNorm has no stacked form yet"
+    if model.get("virtual_batch_norm", False):
+        return "model.virtual_batch_norm: virtual batch norm has no stacked form yet"
     if model.get("minibatch_discrimination", False):
         return "model.minibatch_discrimination: it compares a batch's samples, the ensemble's rather than a member's"
     if model.get("d_noise", 0.0) > 0:

@@ -35,6 +35,7 @@ from gan_runner.modules.rules import HistoricalAverage, MovingAverage
 from gan_runner.modules.sides import Batch, Side
 from gan_runner.nets import packing
 from gan_runner.nets.critic import part_of
+from gan_runner.nets.virtual_batch import VirtualBatchNormed
 from gan_runner.nets.init import initialize
 
 
@@ -75,16 +76,20 @@ class GAN(L.LightningModule):
 
     def __init__(self, generator, discriminator, loss: Loss, constraints: Constraints, optimizer: dict, z_dim: int,
                  num_classes: int = 0, total_steps: int = 0, init: str = "torch", pack: int = 1,
-                 z_prior: str = "normal", feature_matching: bool = False):
+                 z_prior: str = "normal", feature_matching: bool = False, virtual_batch: int = 0):
         """`generator`, `discriminator`: factories of the model's nets (Hydra partials), so that a variant can build
         them with other input sizes (e.g. labels as extra channels); `init`: their initial weights (nets/init.py);
         `pack`: D scores packs of that many samples (nets/packing.py; D's factory builds it for their input);
         `z_prior`: z ~ N(0, I) (normal) or U(-1, 1) per coordinate (uniform, DCGAN's code); `feature_matching`:
-        G's adversarial terms replaced by Improved GAN's feature matching (any variant's key)."""
+        G's adversarial terms replaced by Improved GAN's feature matching (any variant's key); `virtual_batch`: the
+        reference batch's size when G's BatchNorms are virtual (nets/virtual_batch.py), 0: off."""
         super().__init__()
         self.automatic_optimization = False
         self.z_dim, self.num_classes, self.pack, self.z_prior = z_dim, num_classes, pack, z_prior
         self.generator, critic = self.initial_networks(generator, discriminator, init)
+        if virtual_batch:  # G's reference inputs, drawn as a step draws G's inputs (labels balanced)
+            inputs = self.sample_latent(virtual_batch, torch.arange(virtual_batch) % num_classes if num_classes else None)
+            self.generator = VirtualBatchNormed(self.generator, tuple(t for t in inputs if t is not None))
         self.feature_matching = feature_matching
         self.uses_features = type(self).uses_features or feature_matching
         self._features: list[Tensor] = []
@@ -215,10 +220,9 @@ class GAN(L.LightningModule):
 
     @contextlib.contextmanager
     def joint_graph(self):
-        """Objectives whose graphs reach both players' weights: G's objective leaves D unfrozen and keeps D's scores
-        of real data in the graph. For differentiating the joint gradient field (consensus optimization, the
-        Dirac-GAN's Jacobian); the caller decides which gradients it takes (D's objective sees the fakes it is
-        given: undetached, they carry G's graph)."""
+        """Objectives whose graphs reach both players' weights (G's leaves D unfrozen and keeps D's real scores), to
+        differentiate the joint gradient field (consensus optimization, the Dirac-GAN's Jacobian); the caller picks
+        the gradients it takes (D's objective sees the fakes it is given: undetached, they carry G's graph)."""
         self._joint = True
         try:
             yield
@@ -371,9 +375,6 @@ class GAN(L.LightningModule):
                 average.update()
         for scheduler in self.lr_schedulers() or []:
             scheduler.step()
-        self._ema_update()
-
-    def _ema_update(self) -> None:
         if self.ema is not None:
             self._moving_average.update(self.iteration)
 

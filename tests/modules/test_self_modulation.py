@@ -46,7 +46,7 @@ def test_self_modulated_g_trains(cfg_factory, train_steps, model):
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (["model=mlp", "data=ring"], "model.self_mod=true modulates G's BatchNorm layers, and model.g_norm=none"),
+    (["model=mlp", "data=ring"], "model.self_mod=true replaces G's BatchNorm layers, and model.g_norm=none"),
     (["variant=projection"], "model.self_mod=true and variant=projection both replace"),
 ])
 def test_what_it_cannot_take_is_refused(cfg_factory, overrides, message):

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gan_runner import fgan
+from gan_runner import fgan, likelihood_ratio
 from gan_runner.distributed import mean_over_ranks
 from gan_runner.errors import UserError
 
@@ -109,6 +109,24 @@ class FGAN(Loss):
 
     def g_loss(self, v_fake, v_real=None):
         return -fgan.divergence(self.divergence).activation(v_fake).mean()
+
+
+class LikelihoodRatio(Loss):
+    """Basioti & Moustakides 2020: D maximizes E_real[psi(u(v_r))] + E_G[phi(u(v_f))], maximized pointwise at
+    u = omega(p_real/p_G) and there an f-divergence. G minimizes E_G[phi(u(v_f))] (`minimax`, the paper's min-max)
+    or -E_G[psi(u(v_f))] (`non_saturating`). Members in `gan_runner.likelihood_ratio`."""
+
+    def __init__(self, member: str = "cross_entropy", generator: str = "minimax"):
+        likelihood_ratio.member(member)  # fail at construction on an unknown name
+        likelihood_ratio.generator(generator)
+        self.member, self.generator = member, generator  # names, not functions: a loss stays picklable
+
+    def d_loss(self, v_real, v_fake):
+        m = likelihood_ratio.member(self.member)
+        return -(m.psi(v_real).mean() + m.phi(v_fake).mean())
+
+    def g_loss(self, v_fake, v_real=None):
+        return likelihood_ratio.generator(self.generator)(likelihood_ratio.member(self.member), v_fake).mean()
 
 
 class Relativistic(Loss):

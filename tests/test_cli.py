@@ -81,8 +81,8 @@ def test_a_run_writes_its_results(tmp_path):
 
 
 BAD = [
-    (["loss=foo"], "unknown option loss=foo: choose one of energy, fgan, hinge, ls, minimax, ml, ns, ragan, "
-                   "rsgan, wasserstein"),
+    (["loss=foo"], "unknown option loss=foo: choose one of energy, fgan, hinge, likelihood_ratio, ls, minimax, ml, "
+                   "ns, ragan, rsgan, wasserstein"),
     (["optimizer.lr_d=abc"], "optimizer.lr_d='abc' is not a number: pass one"),
     (["optimizer.lr_g=-1e-4"], "optimizer.lr_g=-0.0001 must be > 0.0"),
     (["data.batch_size=0"], "data.batch_size=0 must be > 0"),
@@ -156,7 +156,8 @@ def test_a_refusal_is_one_line_from_the_command_itself(tmp_path):
     out = gan_runner(["loss=foo", f"hydra.run.dir={run_dir}"], tmp_path)
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == ["gan-runner: error: unknown option loss=foo: choose one of energy, "
-                                               "fgan, hinge, ls, minimax, ml, ns, ragan, rsgan, wasserstein"]
+                                               "fgan, hinge, likelihood_ratio, ls, minimax, ml, ns, ragan, rsgan, "
+                                               "wasserstein"]
     assert out.stdout == "" and not run_dir.exists()
 
 

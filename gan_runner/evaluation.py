@@ -8,7 +8,7 @@ alone (`distributed.alone`): its draws and collectives act as on one process, no
 """
 import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,13 +65,8 @@ def generate(module, n: int, seed: int = EVAL_SEED) -> tuple[torch.Tensor, torch
     return torch.cat(images).cpu(), (torch.cat(labels) if labels[0] is not None else None)
 
 
-def reference_indices(data: GanData, n: int) -> torch.Tensor:
-    """The first n of a fixed permutation of the training set: the same reference for every run."""
-    return torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:n]
-
-
 def reference(data: GanData, n: int) -> torch.Tensor:
-    return data.samples(reference_indices(data, n))
+    return data.samples(data.reference_index(n))
 
 
 def class_metrics(cfg: DictConfig, data: GanData, device: torch.device, extractor) -> ClassMetrics | None:
@@ -79,20 +74,25 @@ def class_metrics(cfg: DictConfig, data: GanData, device: torch.device, extracto
     if data.y is None:
         return None
     classifier = extractor if isinstance(extractor, LeNetFeatures) else load_or_train_extractor(data, cfg.cache_dir)[0]
-    index = reference_indices(data, cfg.num_samples)
+    index = data.reference_index(cfg.num_samples)
     return ClassMetrics(classifier, data.samples(index), data.y[index], data.num_classes, device)
 
 
 @dataclass
 class VariantEvaluation:
     """What a variant's own evaluation (GAN.variant_metrics) gets: the domain classifier (images -> logits; None
-    for unlabelled data), the whole data set, and `grid` to save and log a picture beside the samples."""
+    for unlabelled data), the whole data set, `grid` to save and log a picture beside the samples, and the run's
+    image metrics (FID, IS, KID, PRDC of batches of images against the run's real reference, `num_samples` of them
+    for the samples) and the domain classifier's features, to measure other images as the samples are."""
 
     classifier: Callable[[torch.Tensor], torch.Tensor] | None
     data: GanData
     picture: Path | None = None
     logger: object = None
     iteration: int = 0
+    image_metrics: Callable[[Iterable[torch.Tensor]], dict[str, float]] | None = None
+    domain_features: Callable[[torch.Tensor], torch.Tensor] | None = None
+    num_samples: int = 0
 
     def grid(self, name: str, images: torch.Tensor, per_row: int) -> None:
         if self.picture is not None:
@@ -135,8 +135,9 @@ class ImageEvaluation:
 
         with untouched(module):
             result = self.metric(fakes())
-            extra = module.variant_metrics(VariantEvaluation(self.classes and self.classes.logits, self.data, shown,
-                                                             module.logger, module.iteration))
+            extra = module.variant_metrics(VariantEvaluation(
+                self.classes and self.classes.logits, self.data, shown, module.logger, module.iteration, self.metric,
+                self.classes and (lambda images: self.classes.classify(images)[0]), self.num_samples))
         labels = torch.cat(given) if given[0] is not None else None
         if shown is not None:
             fake = torch.cat(kept)[:wanted]
@@ -282,7 +283,7 @@ class StackedEvaluation:
         classifier, info = load_or_train_extractor(data.digits, cfg.cache_dir)
         self.classify, self.num_samples = stacked.StackedClassifier(classifier, device), cfg.num_samples
         self.grid_size, self.pictures = cfg.grid_size, cfg.pictures
-        index = reference_indices(data, cfg.num_samples)
+        index = data.reference_index(cfg.num_samples)
         real_modes, real_features = self.classify(data.samples(index))
         self.real = gaussian(real_features)
         self.protocol = {"classifier": "mnist5k's LeNet, each channel", "num_fake": cfg.num_samples,

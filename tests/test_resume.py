@@ -47,10 +47,10 @@ EPOCHS = ["data.source.n=600", "data.batch_size=64"]
 
 
 # InfoGAN: a variant with a head of its own on D's trunk (Q) and codes drawn beside the noise; EBGAN: D an
-# autoencoder, with a decoder of its own
+# autoencoder, with a decoder of its own; VAE-GAN: an encoder on G's side, drawing its posterior noise
 @pytest.mark.parametrize(
-    "data", [[], EPOCHS, ["variant=infogan"], ["variant=ebgan", "loss=energy"]],
-    ids=["within an epoch", "across epochs", "infogan", "ebgan"]
+    "data", [[], EPOCHS, ["variant=infogan"], ["variant=ebgan", "loss=energy"], ["variant=vaegan"]],
+    ids=["within an epoch", "across epochs", "infogan", "ebgan", "vaegan"]
 )
 def test_straight_equals_crash_and_resume(cfg_factory, tmp_path, monkeypatch, data):
     straight, split = tmp_path / "straight", tmp_path / "split"
@@ -73,6 +73,7 @@ def test_straight_equals_crash_and_resume(cfg_factory, tmp_path, monkeypatch, da
     assert_same(sd_a, sd_b)
     assert "variant=infogan" not in data or any(".heads.q." in key for key in sd_a)  # the checkpoint holds Q
     assert "variant=ebgan" not in data or any(".decoder." in key for key in sd_a)  # and EBGAN's decoder
+    assert "variant=vaegan" not in data or any(key.startswith("encoder.") for key in sd_a)  # and VAE-GAN's encoder
     for o_a, o_b in zip(opt_a, opt_b):
         for (_, s_a), (_, s_b) in zip(sorted(o_a["state"].items()), sorted(o_b["state"].items())):
             assert_same(s_a, s_b)

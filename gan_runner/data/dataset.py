@@ -31,6 +31,10 @@ class GanData:
         x = self.x[index]
         return to_unit_range(x) if x.dtype == torch.uint8 else x
 
+    def reference_index(self, n: int) -> Tensor:
+        """The first n of a fixed permutation of the training set: the same reference images for every run."""
+        return torch.randperm(len(self), generator=torch.Generator().manual_seed(0))[:n]
+
     def labels(self, index: Tensor) -> Tensor:
         """Their labels, -1 where the data has none."""
         return self.y[index] if self.y is not None else torch.full(index.shape, -1, dtype=torch.long)

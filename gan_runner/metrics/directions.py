@@ -28,6 +28,8 @@ BETTER: dict[str, str | None] = {
     "test_cluster_accuracy": HIGHER, "test_cluster_purity": HIGHER,
     # modules/semisupervised.py: D as a classifier of held-out digits (validation, then test)
     "classifier_accuracy": HIGHER, "test_classifier_accuracy": HIGHER,
+    # metrics/reconstruction.py: a variant with an encoder (vaegan) giving training images back
+    "recon_fid": LOWER, "recon_kid_mean": LOWER, "recon_pixel_mse": LOWER, "recon_feature_mse": LOWER,
     # metrics/stacked.py: Stacked MNIST's 1,000 modes
     "stacked_modes": HIGHER, "stacked_kl": LOWER,
     # metrics/toy.py: 2-D mixtures (critic_w1 is the critic's estimate of W1, not a quality)
@@ -49,7 +51,8 @@ CONDITIONAL = {"cgan", "projection", "acgan"}
 ONLY_WITH = {"cluster_accuracy": {"catgan"}, "cluster_purity": {"catgan"}, "test_cluster_accuracy": {"catgan"},
              "test_cluster_purity": {"catgan"}, "code_accuracy": {"infogan"}, "q_accuracy": {"infogan"},
              "class_accuracy": CONDITIONAL, "intra_fid": CONDITIONAL, "classifier_accuracy": {"semisupervised"},
-             "test_classifier_accuracy": {"semisupervised"}}
+             "test_classifier_accuracy": {"semisupervised"}, "recon_fid": {"vaegan"}, "recon_kid_mean": {"vaegan"},
+             "recon_pixel_mse": {"vaegan"}, "recon_feature_mse": {"vaegan"}}
 
 
 def known(name: str) -> bool:

@@ -18,7 +18,7 @@ EVALUATED = {
                 "metrics.num_samples=200"],
 }
 # the plain GAN, the class-conditional metrics and the variants' own
-VARIANTS = ["cgan", "infogan", "catgan", "semisupervised"]
+VARIANTS = ["cgan", "infogan", "catgan", "semisupervised", "vaegan"]
 
 
 def reported(cfg) -> set[str]:

@@ -1,0 +1,118 @@
+"""VAE-GAN (Larsen, Sønderby, Larochelle & Winther 2016, "Autoencoding beyond pixels using a learned similarity
+metric"), with the players' losses of the authors' code (andersbll/autoencoding_beyond_pixels, model/aegan.py).
+
+An encoder E(x) = (μ, log σ²) (nets/encoder.py); G is the decoder; x̃ = G(μ + σ·ε). Each iteration:
+- D: the configured loss, real x against the fakes G(z) and the reconstructions x̃ together (the code weighs real
+  1/2 and each kind of fake 1/4: the loss's fake term is a mean over both kinds);
+- E: KL(q(z|x) ‖ N(0, I)) + L_llike, and no GAN term (the code scales that gradient to E by 0);
+- G: γ·L_llike + gan_weight · (the loss's G term on G(z) and x̃ together);
+L_llike = ½ Σ_features (f(x̃) - f(x))², averaged over the batch: the negative log-likelihood of a unit-variance
+Gaussian in D's features f (`recon_space=critic`: D's trunk, its last hidden layer; the paper takes its third conv
+layer, the code the output of the 9th layer of its 64 px D), or in pixels (`recon_space=pixel`); D does not train
+on it (the code gives it weight 0 for D). `gan_weight=0, recon_space=pixel` is the paper's plain-VAE baseline.
+The code's `recon_vs_gan_weight` w weighs G's terms w·L_llike - (1 - w)·GAN, with sums over the batch where these are
+means: γ = w / (1 - w) only up to that scale. Its G term is the saturating log(1 - D(G(z))), loss=minimax here
+(experiment=vaegan); its equilibrium rule (skip D's or G's update when D's cross-entropy is off 0.68 by 0.35) is left
+out.
+"""
+import torch
+from torch import Tensor
+
+from gan_runner import draws
+from gan_runner.checks import non_negative, positive
+from gan_runner.errors import UserError
+from gan_runner.metrics.reconstruction import reconstruction_metrics
+from gan_runner.modules.gan import GAN
+from gan_runner.nets.encoder import GaussianEncoder
+from gan_runner.nets.init import initialize
+
+SPACES = ("critic", "pixel")
+
+
+class _ScaleGradient(torch.autograd.Function):
+    """The identity forward; the gradient times `scale` backward."""
+
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.scale, None
+
+
+def kl_to_standard_normal(mean: Tensor, log_var: Tensor) -> Tensor:
+    """KL(N(μ, diag σ²) ‖ N(0, I)) per sample, averaged over the batch."""
+    return (-0.5 * (1 + log_var - mean.square() - log_var.exp()).sum(1)).mean()
+
+
+def gaussian_nll(a: Tensor, b: Tensor) -> Tensor:
+    """½ Σ (a - b)² per sample, averaged: a unit-variance Gaussian's negative log-likelihood up to its constant."""
+    return 0.5 * (a - b).square().flatten(1).sum(1).mean()
+
+
+class VAEGAN(GAN):
+    uses_features = True
+    relativistic_refusal = ("variant=vaegan scores two kinds of fakes (samples and reconstructions) against one real "
+                            "batch, which a relativistic loss cannot pair: choose another loss")
+
+    def __init__(self, *args, gamma: float = 1.0, gan_weight: float = 1.0, recon_space: str = "critic", **kwargs):
+        self.gamma, self.gan_weight, self.recon_space = gamma, gan_weight, recon_space
+        self._posterior = None
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    def check(cls, args: dict, cfg) -> None:
+        super().check(args, cfg)
+        positive(args, "gamma")
+        non_negative(args, "gan_weight")
+        if args.get("recon_space", "critic") not in SPACES:
+            raise UserError(f"variant.recon_space={args['recon_space']!r}: choose critic (D's features, the paper's) "
+                            "or pixel")
+
+    def initial_networks(self, make_generator, make_discriminator, init):
+        generator, critic = super().initial_networks(make_generator, make_discriminator, init)
+        self.encoder = GaussianEncoder(make_discriminator(), self.z_dim)
+        initialize(self.encoder, init)
+        return generator, critic
+
+    def player_modules(self):
+        return {"g": [self.generator, self.encoder], "d": [self.discriminator]}
+
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(μ, log σ², a draw μ + σ·ε) of q(z | x)."""
+        mean, log_var = self.encoder(x)
+        return mean, log_var, mean + (0.5 * log_var).exp() * draws.normal_like(mean)
+
+    def _reconstructions(self, real: Tensor) -> Tensor:
+        """x̃ of the GAN terms, from a draw of q(z | x) that carries no gradient to E (the code scales it by 0)."""
+        with torch.no_grad():
+            code = self.encode(real)[2]
+        return self.generate(code)
+
+    def d_adversarial(self, batch):
+        with torch.no_grad():
+            recon = self._reconstructions(batch.real.x)
+        fakes = torch.cat([batch.fake.score, self.critic(recon)])
+        return {"d_adv": self.loss.d_loss(batch.real.score, fakes)}
+
+    def g_adversarial(self, batch, v_real):
+        fakes = torch.cat([batch.fake.score, self.critic(self._reconstructions(batch.real.x))])
+        return {"g_adv": self.gan_weight * self.loss.g_loss(fakes, v_real)}
+
+    def g_extra(self, batch):
+        mean, log_var, code = self.encode(batch.real.x)
+        # E's gradient of L_llike at weight 1, G's at γ: G's input carries its gradient scaled by 1/γ
+        recon = self.generate(_ScaleGradient.apply(code, 1.0 / self.gamma))
+        if self.recon_space == "pixel":
+            likelihood = gaussian_nll(recon, batch.real.x)
+        else:
+            trunk = self.d_part("trunk")
+            likelihood = gaussian_nll(trunk(recon), trunk(batch.real.x).detach())
+        return {"e_kl": kl_to_standard_normal(mean, log_var), "g_llike": self.gamma * likelihood}
+
+    def variant_metrics(self, evaluation):
+        def reconstruct(x):
+            return self.generate(self.encoder(x.to(self.device))[0], None, self.sampler())
+        return reconstruction_metrics(evaluation, reconstruct)

@@ -30,13 +30,28 @@ ROOT = Path(__file__).parents[1]
 GRID = OmegaConf.load(ROOT / "gan_runner" / "conf" / "sweep" / "toy.yaml").hydra.sweeper.params
 SWEPT = {key: str(value).split(",") for key, value in GRID.items() if "," in str(value)}
 LOSSES, CONSTRAINTS = SWEPT["loss"], SWEPT["constraint"]
+# Rows beyond the preset's: a loss with one of its members, `loss:member` (f-GAN's divergences beside the
+# likelihood-ratio family's members, each row the loss with that key set).
+MEMBER_KEYS = {"fgan": "divergence", "likelihood_ratio": "member"}
 DATA = [e.removeprefix("toy_") for e in SWEPT["experiment"]]
 RECIPE = [f"{key}={value}" for key, value in GRID.items() if key not in SWEPT and key != "trainer.max_steps"]
 COLUMNS = ["modes", "hq_percent", "reverse_kl", "w1", "critic_w1"]
 
 
+def member_rows() -> list[str]:
+    from gan_runner import fgan, likelihood_ratio
+
+    return [*(f"fgan:{d}" for d in fgan.DIVERGENCES), *(f"likelihood_ratio:{m}" for m in likelihood_ratio.MEMBERS)]
+
+
+def loss_overrides(row: str) -> list[str]:
+    """`ns` -> loss=ns; `fgan:js` -> loss=fgan loss.divergence=js."""
+    loss, _, member = row.partition(":")
+    return [f"loss={loss}", *([f"loss.{MEMBER_KEYS[loss]}={member}"] if member else [])]
+
+
 def overrides(data: str, loss: str, constraint: str, seed: int, steps: int) -> list[str]:
-    return [f"experiment=toy_{data}", f"loss={loss}", f"constraint={constraint}", f"seed={seed}", *RECIPE,
+    return [f"experiment=toy_{data}", *loss_overrides(loss), f"constraint={constraint}", f"seed={seed}", *RECIPE,
             f"trainer.max_steps={steps}", "metrics.every_n_steps=0", "metrics.pictures=false",
             "trainer.enable_progress_bar=false", f"checkpoint_every_n_steps={steps}"]
 
@@ -154,14 +169,15 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--out", default=str(ROOT / "outputs" / "catalogue"))
     parser.add_argument("--docs", default=str(ROOT / "docs"))
-    parser.add_argument("--losses", nargs="+", default=LOSSES, choices=LOSSES)
+    parser.add_argument("--losses", nargs="+", default=LOSSES, choices=[*LOSSES, *member_rows()],
+                        help="loss rows; loss:member for one of f-GAN's divergences or likelihood_ratio's members")
     parser.add_argument("--constraints", nargs="+", default=CONSTRAINTS, choices=CONSTRAINTS)
     parser.add_argument("--ensemble", action="store_true", help="each configuration's seeds as one ensemble")
     parser.add_argument("--name", default="catalogue_toy", help="the report's and figures' name in --docs")
     args = parser.parse_args()
     LOSSES[:], CONSTRAINTS[:] = args.losses, args.constraints
     os.environ.setdefault("WANDB_MODE", "offline")
-    tasks = [((d, loss, c, s), f"{args.out}/{d}/{loss}-{c}/seed{s}", overrides(d, loss, c, s, args.steps))
+    tasks = [((d, loss, c, s), f"{args.out}/{d}/{loss.replace(':', '_')}-{c}/seed{s}", overrides(d, loss, c, s, args.steps))
              for d, loss, c, s in itertools.product(DATA, LOSSES, CONSTRAINTS, range(args.seeds))]
     start = time.time()
     rows, points = {}, {}

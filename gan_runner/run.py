@@ -111,6 +111,7 @@ def _evaluate_again(folder: Folder) -> float:
     module = build_module(cfg, data)
     module.load_state_dict(checkpoint["state_dict"])
     module.iteration = previous["step"]
+    module.training_data(data)  # what a variant keeps of the data for its evaluation (held-out digits, G's inputs)
     evaluation = evaluation_for(cfg, data, torch.device("cpu"))
     restore_recorded(getattr(evaluation, "callbacks", []), checkpoint, module)
     final = evaluation(module, out / "samples" / "final.png")

@@ -193,9 +193,9 @@ def _g_batchnorm_replacement(cfg: DictConfig) -> None:
     if cfg.variant.name == "projection":
         raise UserError(f"model.{on[0]}=true and variant=projection both replace G's BatchNorm scales and shifts: "
                         "choose one")
-    reference = cfg.model.get("vbn_reference", 64)
-    if on == ["virtual_batch_norm"] and (not isinstance(reference, int) or isinstance(reference, bool) or reference < 1):
-        raise UserError(f"model.vbn_reference={reference!r} is not a batch size: pass an integer >= 1")
+    size = cfg.model.get("vbn_reference", 64)
+    if on == ["virtual_batch_norm"] and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        raise UserError(f"model.vbn_reference={size!r} is not a batch size: pass an integer >= 1")
 
 
 def _packing(cfg: DictConfig) -> None:

@@ -177,7 +177,8 @@ def main() -> None:
     args = parser.parse_args()
     LOSSES[:], CONSTRAINTS[:] = args.losses, args.constraints
     os.environ.setdefault("WANDB_MODE", "offline")
-    tasks = [((d, loss, c, s), f"{args.out}/{d}/{loss.replace(':', '_')}-{c}/seed{s}", overrides(d, loss, c, s, args.steps))
+    tasks = [((d, loss, c, s), f"{args.out}/{d}/{loss.replace(':', '_')}-{c}/seed{s}",
+              overrides(d, loss, c, s, args.steps))
              for d, loss, c, s in itertools.product(DATA, LOSSES, CONSTRAINTS, range(args.seeds))]
     start = time.time()
     rows, points = {}, {}

@@ -28,7 +28,7 @@ BETTER: dict[str, str | None] = {
     "test_cluster_accuracy": HIGHER, "test_cluster_purity": HIGHER,
     # modules/semisupervised.py: D as a classifier of held-out digits (validation, then test)
     "classifier_accuracy": HIGHER, "test_classifier_accuracy": HIGHER,
-    # metrics/reconstruction.py: a variant with an encoder (vaegan) giving training images back
+    # metrics/reconstruction.py: a variant with an encoder (vaegan, deepsim) giving training images back
     "recon_fid": LOWER, "recon_kid_mean": LOWER, "recon_pixel_mse": LOWER, "recon_feature_mse": LOWER,
     # metrics/stacked.py: Stacked MNIST's 1,000 modes
     "stacked_modes": HIGHER, "stacked_kl": LOWER,
@@ -48,11 +48,12 @@ OF_KIND = {"points": {"modes", "hq_percent", "reverse_kl", "w1"},
 OF_DATA = {"stacked_mnist": {"fid", "stacked_modes", "stacked_kl"}}
 # Image metrics that only some variants report: a variant's own (variant_metrics) and those of conditional samples.
 CONDITIONAL = {"cgan", "projection", "acgan"}
+ENCODERS = {"vaegan", "deepsim"}  # variants that reconstruct images (metrics/reconstruction.py)
 ONLY_WITH = {"cluster_accuracy": {"catgan"}, "cluster_purity": {"catgan"}, "test_cluster_accuracy": {"catgan"},
              "test_cluster_purity": {"catgan"}, "code_accuracy": {"infogan"}, "q_accuracy": {"infogan"},
              "class_accuracy": CONDITIONAL, "intra_fid": CONDITIONAL, "classifier_accuracy": {"semisupervised"},
-             "test_classifier_accuracy": {"semisupervised"}, "recon_fid": {"vaegan"}, "recon_kid_mean": {"vaegan"},
-             "recon_pixel_mse": {"vaegan"}, "recon_feature_mse": {"vaegan"}}
+             "test_classifier_accuracy": {"semisupervised"}, "recon_fid": ENCODERS, "recon_kid_mean": ENCODERS,
+             "recon_pixel_mse": ENCODERS, "recon_feature_mse": ENCODERS}
 
 
 def known(name: str) -> bool:

@@ -4,7 +4,7 @@ One iteration = n_critic D steps (sample, score, loss, penalties, step, after-st
 alternating (default) or simultaneous (both players step from the same point). Manual optimization; EMA of G.
 A variant (modules/<variant>.py) overrides hooks, never the step:
 - `build_networks(make_generator, make_discriminator)`: the nets from the model's factories, e.g. with labels;
-- `sample_latent(n, labels)`: G's inputs (z, and the labels G is conditioned on);
+- `sample_latent(n, labels, real)`: G's inputs (z, and the labels G is conditioned on; `real`: the real batch);
 - `d_adversarial`, `g_adversarial`: the players' adversarial terms (by default the configured loss);
 - `d_extra`, `g_extra`: further terms (an auxiliary classifier, InfoGAN's mutual information), which read D's
   features when the class sets `uses_features`;
@@ -35,8 +35,8 @@ from gan_runner.modules.rules import HistoricalAverage, MovingAverage
 from gan_runner.modules.sides import Batch, Side
 from gan_runner.nets import packing
 from gan_runner.nets.critic import part_of
-from gan_runner.nets.virtual_batch import VirtualBatchNormed
 from gan_runner.nets.init import initialize
+from gan_runner.nets.virtual_batch import VirtualBatchNormed
 
 
 class Diverged(RuntimeError):
@@ -88,8 +88,8 @@ class GAN(L.LightningModule):
         self.z_dim, self.num_classes, self.pack, self.z_prior = z_dim, num_classes, pack, z_prior
         self.generator, critic = self.initial_networks(generator, discriminator, init)
         if virtual_batch:  # G's reference inputs, drawn as a step draws G's inputs (labels balanced)
-            inputs = self.sample_latent(virtual_batch, torch.arange(virtual_batch) % num_classes if num_classes else None)
-            self.generator = VirtualBatchNormed(self.generator, tuple(t for t in inputs if t is not None))
+            labels = torch.arange(virtual_batch) % num_classes if num_classes else None
+            self.generator = VirtualBatchNormed(self.generator, self.sample_latent(virtual_batch, labels))
         self.feature_matching = feature_matching
         self.uses_features = type(self).uses_features or feature_matching
         self._features: list[Tensor] = []
@@ -125,11 +125,11 @@ class GAN(L.LightningModule):
     def build_networks(self, make_generator, make_discriminator) -> tuple[nn.Module, nn.Module]:
         return make_generator(), make_discriminator()
 
-    def sample_latent(self, n: int, labels: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
-        """G's input for n samples: z, and the labels G is conditioned on (None for an unconditional G).
-
-        `labels` are the real batch's labels in training (None when the data has none), balanced classes in
-        evaluation."""
+    def sample_latent(self, n: int, labels: Tensor | None = None, real: Tensor | None = None
+                      ) -> tuple[Tensor, Tensor | None]:
+        """G's input for n samples: z, and the labels G is conditioned on (None for an unconditional G). `labels`
+        are the real batch's labels in training (None when the data has none), balanced classes in evaluation;
+        `real` the real batch in training (an image-to-image G's input), None in evaluation."""
         return self.draw_z(n), None
 
     def draw_z(self, n: int) -> Tensor:
@@ -212,7 +212,7 @@ class GAN(L.LightningModule):
             side.features = self._features[-1]
 
     def _play(self, real: Tensor, labels: Tensor | None, train_generator: bool) -> Batch:
-        z, fake_labels = self.sample_latent(real.shape[0], labels)
+        z, fake_labels = self.sample_latent(real.shape[0], labels, real)
         with torch.set_grad_enabled(train_generator):
             # packed: each pack slot's samples in a G call of their own (nets/packing.py; labels never pack)
             fake = packing.per_slot(lambda latents: self.generate(latents, fake_labels), z, self.pack)

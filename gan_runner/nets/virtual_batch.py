@@ -50,9 +50,10 @@ class VirtualBatchNorm(nn.Module):
 
 class VirtualBatchNormed(nn.Module):
     """G with every BatchNorm a VirtualBatchNorm, and the reference inputs it normalizes with: G's `inputs` (z, and
-    the labels of a conditional G) for N samples, as the run draws them."""
+    the labels of a conditional G; a None, an unconditional G's labels, is left out) for N samples."""
 
-    def __init__(self, net: nn.Module, inputs: tuple[Tensor, ...]):
+    def __init__(self, net: nn.Module, inputs: tuple[Tensor | None, ...]):
+        inputs = tuple(t for t in inputs if t is not None)
         super().__init__()
         found = [(name, m) for name, m in net.named_modules() if isinstance(m, BATCH_NORMS)]
         if not found:

@@ -18,12 +18,13 @@ EVALUATED = {
                 "metrics.num_samples=200"],
 }
 # the plain GAN, the class-conditional metrics and the variants' own
-VARIANTS = ["cgan", "infogan", "catgan", "semisupervised", "vaegan"]
+VARIANTS = ["cgan", "infogan", "catgan", "semisupervised", "vaegan", "deepsim"]
 
 
 def reported(cfg) -> set[str]:
     data = hydra.utils.instantiate(cfg.data.source)
     module = build_module(cfg, data)
+    module.training_data(data)  # as a run tells its module before any evaluation
     return set(build_evaluation(cfg.metrics, data, torch.device("cpu"))(module))
 
 

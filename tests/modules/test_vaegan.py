@@ -89,8 +89,9 @@ def test_a_few_steps_train_every_network(cfg_factory, train_steps, extra):
 
 
 def test_reconstructions_are_evaluated_and_drawn(cfg_factory, train_steps, seeded_cache, tmp_path):
-    from gan_runner.evaluation import build_evaluation
     import hydra.utils
+
+    from gan_runner.evaluation import build_evaluation
     cfg = cfg_factory(["data=digits", "model.width=8", "variant=vaegan", "loss=minimax", "metrics.num_samples=200",
                        "metrics.kid_subset_size=100"])
     module, _ = train_steps(cfg, steps=1)

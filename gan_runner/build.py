@@ -63,7 +63,7 @@ def build_module(cfg: DictConfig, data, ensemble_seeds: list[int] | None = None)
         total_steps=cfg.trainer.max_steps,
         init=cfg.model.get("init", "torch"),
         z_prior=cfg.model.get("z_prior", "normal"),
-        virtual_batch=cfg.model.vbn_reference if cfg.model.get("virtual_batch_norm", False) else 0,
+        virtual_batch=cfg.model.get("vbn_reference", 64) if cfg.model.get("virtual_batch_norm", False) else 0,
         **variant,
     )
 

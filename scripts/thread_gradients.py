@@ -26,7 +26,7 @@ def gradients(module, real, labels, threads: int) -> dict[str, torch.Tensor]:
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     module.zero_grad()
-    z, y = module.sample_latent(len(real), labels)
+    z, y = module.sample_latent(len(real), labels, real)
     (module.critic(module.generate(z, y), y).mean() + module.critic(real, labels).mean()).backward()
     return {name: p.grad.clone() for name, p in module.named_parameters() if p.grad is not None}
 

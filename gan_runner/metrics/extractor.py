@@ -167,10 +167,13 @@ def _train_and_save(data: GanData, key: dict, dataset_id: str, seed: int):
 def load_or_train_extractor(data: GanData, cache_dir, seed: int = 0) -> tuple[LeNetFeatures, dict]:
     """The LeNet feature space for this labelled data: from `cache_dir/<dataset_id>-<content hash>.pt` when it
     matches, else trained once (jobs started together wait for the first one's). One file per content: two labelled
-    folders of the same size each keep their own."""
+    folders of the same size each keep their own. A `seed` other than 0 (another draw of the same net: DeePSiM's
+    comparator, kept apart from the evaluation's) has a file and a key of its own."""
     dataset_id = f"{data.name}-{'x'.join(map(str, data.x.shape[1:]))}"
-    key = {"fingerprint": fingerprint(data), "num_classes": data.num_classes, "version": VERSION}
-    path = Path(cache_dir).expanduser() / f"{dataset_id}-{key['fingerprint'].split(':')[1]}.pt"
+    key = {"fingerprint": fingerprint(data), "num_classes": data.num_classes, "version": VERSION,
+           **({"seed": seed} if seed else {})}
+    suffix = f"-seed{seed}" if seed else ""
+    path = Path(cache_dir).expanduser() / f"{dataset_id}-{key['fingerprint'].split(':')[1]}{suffix}.pt"
     model, meta = cache.once(path, _read_cache(key), _train_and_save(data, key, dataset_id, seed))
     model.eval().requires_grad_(False)
     info = {"extractor": "lenet", "heldout_accuracy": meta["heldout_accuracy"],

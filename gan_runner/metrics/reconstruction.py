@@ -19,7 +19,7 @@ def reconstruction_metrics(evaluation, reconstruct) -> dict[str, float]:
             recon = reconstruct(x).float().cpu()
             pixel.append((recon - x).square().flatten(1).mean(1))
             if features is not None:
-                feature.append((features(recon) - features(x)).square().sum(1))
+                feature.append((features(recon) - features(x)).square().mean(1))
             if not shown:
                 shown.extend([x[:PICTURE_ROWS * PER_ROW], recon[:PICTURE_ROWS * PER_ROW]])
             yield recon

@@ -26,6 +26,12 @@ class VirtualBatchNorm(nn.Module):
         self.reference: tuple[Tensor, Tensor, int] | None = None
 
     def forward(self, x: Tensor) -> Tensor:
+        # statistics in float32 whatever the autocast (mean_sq - mean² cancels badly in bf16), as BatchNorm keeps its
+        with torch.autocast(x.device.type, enabled=False):
+            wide = x if x.dtype in (torch.float32, torch.float64) else x.float()
+            return self._normalized(wide).to(x.dtype)
+
+    def _normalized(self, x: Tensor) -> Tensor:
         spatial = tuple(range(2, x.dim()))
         if self.collecting:
             mean, mean_sq = x.mean((0, *spatial), keepdim=True), x.square().mean((0, *spatial), keepdim=True)

@@ -77,6 +77,16 @@ def test_d_scores_samples_and_reconstructions_together_and_g_weighs_its_gan_term
     assert g_adv.item() == pytest.approx(0.5 * module.loss.g_loss(fakes).item(), rel=1e-6)
 
 
+def test_without_reconstructions_discriminated_d_and_g_see_samples_alone(cfg_factory, train_steps):
+    module, _ = train_steps(cfg_factory([*TOY, "variant.discriminate_recon=false"]), steps=1)
+    batch = module._play(torch.randn(16, 2), None, train_generator=False)
+    module._score(batch.real), module._score(batch.fake)
+    assert module.d_adversarial(batch)["d_adv"].item() == pytest.approx(
+        module.loss.d_loss(batch.real.score, batch.fake.score).item(), rel=1e-6)
+    assert module.g_adversarial(batch, None)["g_adv"].item() == pytest.approx(
+        module.loss.g_loss(batch.fake.score).item(), rel=1e-6)
+
+
 @pytest.mark.parametrize("extra", [["constraint=gp"], ["constraint=sn"], ["constraint=clip", "loss=wasserstein"],
                                    ["variant.gan_weight=0", "variant.recon_space=pixel"]], ids=str)
 def test_a_few_steps_train_every_network(cfg_factory, train_steps, extra):
@@ -106,6 +116,8 @@ def test_reconstructions_are_evaluated_and_drawn(cfg_factory, train_steps, seede
     (["variant.recon_space=pixels"], "variant.recon_space='pixels': choose critic"),
     (["model.pack=2"], "variant=vaegan scores or labels each sample itself"),
     (["loss=rsgan"], "variant=vaegan scores two kinds of fakes"),
+    (["variant.feature_matching=true"], "drop variant.feature_matching"),
+    (["optimizer.update=simultaneous", "optimizer.consensus=0.1"], "set optimizer.consensus=0"),
 ])
 def test_what_it_cannot_take_is_refused(cfg_factory, overrides, message):
     with pytest.raises(UserError, match=message):

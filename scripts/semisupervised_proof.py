@@ -6,8 +6,8 @@ loss is then the labelled digits' cross-entropy only), 10 and 20 labelled digits
         [--out outputs/semisupervised_proof] [--docs docs] [--override KEY=VALUE ...] [--table-only]
 
 mnist5k's 5,000 digits: 500 held out for validation and 500 for test (the variant's defaults), 4,000 for training,
-all of them unlabelled and `labelled_per_class` of each class labelled too (drawn per seed). Each (labelled, D) is
-one `gan-runner -m` multirun over the seeds into <out>/<D>_<labelled>, so the same command resumes. Writes
+all of them unlabelled and `labelled_per_class` of each class labelled too (drawn per seed). One `gan-runner -m`
+multirun into <out>/w<unlabelled weight>_n<labelled>/seed<k>, so the same command resumes. Writes
 docs/semisupervised_proof.md: test error (1 - test_classifier_accuracy, the test digits never used for choosing)
 as mean ± standard error over seeds, and the ratio of the two D's errors against the target (at most one half).
 """
@@ -19,7 +19,6 @@ import statistics
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
@@ -30,22 +29,25 @@ TARGET = 0.5  # the semi-supervised D makes at most half the errors
 
 
 def folder(out: str, d: str, labelled: int) -> Path:
-    return Path(out) / f"{d.replace(' ', '_').replace('-', '_')}_{labelled}"
+    return Path(out) / f"w{DS[d]}_n{labelled}"
 
 
-def train(d: str, labelled: int, args) -> float:
-    start, out = time.time(), folder(args.out, d, labelled)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    command = [str(Path(sys.executable).parent / "gan-runner"), "-m", "variant=semisupervised",
-               f"variant.labelled_per_class={labelled}", f"variant.unlabelled_weight={DS[d]}",
+def train(args) -> float:
+    """Every (labelled, D, seed) as one `gan-runner -m` multirun, --jobs of them at once (hydra/launcher=cpus)."""
+    start, out = time.time(), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    launcher = ["hydra/launcher=cpus", f"hydra.launcher.n_jobs={args.jobs}"] if args.jobs > 1 else []
+    command = [str(Path(sys.executable).parent / "gan-runner"), "-m", *launcher, "variant=semisupervised",
+               f"variant.labelled_per_class={','.join(map(str, args.labelled))}",
+               f"variant.unlabelled_weight={','.join(map(str, DS.values()))}",
                f"seed={','.join(map(str, range(args.seeds)))}", "metrics.every_n_steps=0",
                "trainer.enable_progress_bar=false", *args.override, f"hydra.sweep.dir={out}",
-               "hydra.sweep.subdir=seed${seed}"]
-    with out.with_suffix(".log").open("a") as log:
+               "hydra.sweep.subdir=w${variant.unlabelled_weight}_n${variant.labelled_per_class}/seed${seed}"]
+    with (out / "multirun.log").open("a") as log:
         done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
                               env={**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"})
     if done.returncode:
-        print(f"{d} {labelled}: gan-runner exited {done.returncode}, see {out.with_suffix('.log')}", flush=True)
+        print(f"gan-runner exited {done.returncode}, see {out / 'multirun.log'}", flush=True)
     return time.time() - start
 
 
@@ -103,7 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labelled", type=int, nargs="+", default=[10, 20], help="labelled digits per class")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="(labelled, D) multiruns at once")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="runs at once")
     parser.add_argument("--out", default=str(ROOT / "outputs" / "semisupervised_proof"))
     parser.add_argument("--docs", default=str(ROOT / "docs"))
     parser.add_argument("--override", action="append", default=[], help="a gan-runner override for every run")
@@ -111,10 +113,7 @@ def main() -> None:
     args = parser.parse_args()
     start = time.time()
     if not args.table_only:
-        configs = [(d, n) for n in args.labelled for d in DS]
-        with ThreadPoolExecutor(args.jobs) as pool:
-            for (d, n), seconds in zip(configs, pool.map(lambda c: train(*c, args), configs)):
-                print(f"{d} {n}: {seconds:.0f} s", flush=True)
+        print(f"trained in {train(args):.0f} s", flush=True)
     flags = (f"--labelled {' '.join(map(str, args.labelled))} --seeds {args.seeds} --jobs {args.jobs}"
              + "".join(f" --override {o}" for o in args.override))
     report = ["# Improved GAN's semi-supervised D against the same D on the labelled digits alone", "",

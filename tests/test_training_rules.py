@@ -34,11 +34,11 @@ def test_ema_moves_a_small_step_towards_the_generator(cfg_factory):
         for p in module.ema.parameters():
             p.fill_(0.0)
     module.iteration = 100_000  # past the warm-up, (1 + t) / (10 + t) > 0.999: the decay is 0.999 itself
-    module._ema_update()
+    module._moving_average.update(module.iteration)
     for p in module.ema.parameters():
         torch.testing.assert_close(p, torch.full_like(p, 1e-3), rtol=1e-5, atol=0)
     module.iteration = 0  # warm-up: decay min(0.999, 1/10), so a new EMA follows G closely
-    module._ema_update()
+    module._moving_average.update(module.iteration)
     for p in module.ema.parameters():
         torch.testing.assert_close(p, torch.full_like(p, 1e-3 + 0.9 * (1 - 1e-3)), rtol=1e-5, atol=0)
 

@@ -177,7 +177,8 @@ class GAN(L.LightningModule):
         return net(z) if y is None else net(z, y)
 
     def critic(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        """D's scores [N] in float32 (under mixed precision too: the losses and penalties are computed in fp32);
+        """D's scores [N] in float32, or float64 in a float64 run (under mixed precision the losses and penalties are
+        computed in fp32; a float64 run keeps its precision, so that its losses round as its nets do);
         `y` reaches D only when the variant conditions it on labels. Packed (model.pack = m): one score per pack of
         m consecutive samples, [N/m]."""
         if self.pack > 1:
@@ -187,7 +188,7 @@ class GAN(L.LightningModule):
             raise CriticShapeError(f"the discriminator returned scores of shape {tuple(scores.shape)} for "
                                    f"{x.shape[0]} samples: it must return one score per sample, shape "
                                    f"[{x.shape[0]}] (squeeze a trailing dimension of size 1)")
-        return scores.float()
+        return scores if scores.dtype == torch.float64 else scores.float()
 
     def point_scores(self, x: Tensor) -> Tensor:
         """D's score of each sample alone, [N]: of a pack of m copies of it when D is packed (a critic's picture)."""

@@ -16,15 +16,16 @@ import argparse
 import json
 import math
 import os
-import statistics
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from gan_runner.studies import mean_se, write_page  # noqa: E402
+
 ROOT = Path(__file__).parents[1]
-NOTES = "\n<!-- written by hand below this line; the script keeps it -->\n"
 TOY = {"modes": "modes", "hq_percent": "% high quality", "reverse_kl": "reverse KL"}
 # data -> (its preset, its metrics and their names, the name of packing m's D)
 DATA = {"ring": ("pacgan_toy", TOY, "PacGAN{}"), "grid": ("pacgan_toy", TOY, "PacGAN{}"),
@@ -76,16 +77,13 @@ def trials(out: str, data: str, pack: int) -> list[dict]:
     return runs
 
 
-def mean_se(values: list[float]) -> tuple[float, float]:
-    finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
-    if not finite:
-        return math.nan, math.nan
-    se = statistics.stdev(finite) / math.sqrt(len(finite)) if len(finite) > 1 else math.nan
-    return statistics.mean(finite), se
+def finite(values: list) -> list[float]:
+    """The values that are numbers (reverse KL has none where no sample is high quality)."""
+    return [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
 
 
 def cell(values: list[float], digits: int) -> str:
-    mean, se = mean_se(values)
+    mean, se = mean_se(finite(values))
     return "—" if math.isnan(mean) else f"{mean:.{digits}f} ± {se:.{digits}f}"
 
 
@@ -128,7 +126,7 @@ def curves(args, path: Path) -> None:
                 continue
             steps = sorted({p["step"] for p in points})
             for j, key in enumerate(columns):
-                stats = [mean_se([p.get(key, math.nan) for p in points if p["step"] == s]) for s in steps]
+                stats = [mean_se(finite([p.get(key) for p in points if p["step"] == s])) for s in steps]
                 mean = [m for m, _ in stats]
                 se = [0.0 if math.isnan(e) else e for _, e in stats]
                 line, = axes[i, j].plot(steps, mean, label=name_of(data, pack))
@@ -186,9 +184,7 @@ def main() -> None:
         report += [f"## {data}", "", *table(args, data), ""]
     report += [f"![curves]({args.name}_curves.png)", ""]
     curves(args, docs / f"{args.name}_curves.png")
-    page = docs / f"{args.name}.md"
-    notes = page.read_text().partition(NOTES)[2] if page.exists() else "\n"
-    page.write_text("\n".join(report) + NOTES + notes)  # the hand-written reading of the table stays
+    write_page(docs / f"{args.name}.md", report)  # the hand-written reading of the table stays
     print("\n".join(report))
 
 if __name__ == "__main__":

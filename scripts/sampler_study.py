@@ -22,6 +22,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from gan_runner.studies import mean_se, write_page  # noqa: E402
+
 ROOT = Path(__file__).parents[1]
 SAMPLERS = ("epoch", "replacement")
 # data -> (the recipe, the metrics that measure coverage, with the way each is better)
@@ -80,10 +83,6 @@ def permutation_p(a: list[float], b: list[float]) -> float:
     return hits / splits
 
 
-def mean_se(values: list[float]) -> tuple[float, float]:
-    return statistics.mean(values), statistics.stdev(values) / math.sqrt(len(values))
-
-
 def rows(args) -> list[str]:
     lines = ["| data | metric (better) | epoch | replacement | replacement − epoch | permutation p | verdict |",
              "|---|---|---|---|---|---|---|"]
@@ -133,12 +132,7 @@ def main() -> None:
               "default run; seeds 0 .. n-1 under each sampler. Mean ± standard error over seeds; the difference's "
               "error is the two errors combined; p from an exact permutation test of the difference (two-sided; "
               "with 5 + 5 seeds the smallest possible p is 2/252 = 0.008).", "", *rows(args), ""]
-    docs = Path(args.docs)
-    docs.mkdir(exist_ok=True)
-    page = docs / "sampler_study.md"
-    notes = "\n<!-- written by hand below this line; the script keeps it -->\n"
-    kept = page.read_text().partition(notes)[2] if page.exists() else "\n"
-    page.write_text("\n".join(report) + notes + kept)
+    write_page(Path(args.docs) / "sampler_study.md", report)
     print("\n".join(report))
 
 

@@ -15,14 +15,15 @@ import argparse
 import json
 import math
 import os
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from gan_runner.studies import mean_se, write_page  # noqa: E402
+
 ROOT = Path(__file__).parents[1]
-NOTES = "\n<!-- written by hand below this line; the script keeps it -->\n"
 # D -> its unsupervised weight: the variant's default (the authors' code's 0.5), or none at all
 DS = {"semi-supervised": 0.5, "labelled only": 0.0}
 TARGET = 0.5  # the semi-supervised D makes at most half the errors
@@ -60,10 +61,6 @@ def errors(out: str, d: str, labelled: int, seeds: int, metric: str) -> list[flo
         if record.get("status") == "completed":
             found.append(100 * (1 - record["metrics"]["final"][metric]))
     return found
-
-
-def mean_se(values: list[float]) -> tuple[float, float]:
-    return statistics.mean(values), (statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else math.nan)
 
 
 def verdict(ratio: float, se: float) -> str:
@@ -124,11 +121,7 @@ def main() -> None:
               "test digits at the end of training (never used for choosing); mean ± standard error over seeds. The "
               "paper: 0.93% ± 0.07% with 100 labels and 60,000 unlabelled MNIST digits (CatGAN 1.91%).", "",
               *rows(args), ""]
-    docs = Path(args.docs)
-    docs.mkdir(exist_ok=True)
-    page = docs / "semisupervised_proof.md"
-    kept = page.read_text().partition(NOTES)[2] if page.exists() else "\n"
-    page.write_text("\n".join(report) + NOTES + kept)
+    write_page(Path(args.docs) / "semisupervised_proof.md", report)
     print("\n".join(report))
 
 

@@ -13,10 +13,8 @@ without training again (gan-runner's sweep resume; a sweep cut off resumes its u
 checkpoints), so a second call only rebuilds the table. Variants not yet run under this protocol are listed as such.
 """
 import argparse
-import math
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -24,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
+from gan_runner.studies import mean_se  # noqa: E402
 from gan_runner.sweep.collect import collect  # noqa: E402
 
 SEEDS = "100,101,102,103,104,105"  # tuning used seeds 0-5
@@ -39,12 +38,6 @@ PROOF = {
     "catgan": ("test_cluster_accuracy", 0.85, ["test_cluster_purity", "cluster_accuracy", "fid", "classes_covered"],
                ["final_clusters.png"]),
 }
-
-
-def mean_and_error(values: list[float]) -> tuple[float, float]:
-    """The mean and its standard error, s / sqrt(n) with the sample standard deviation s (nan for one value)."""
-    error = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else math.nan
-    return statistics.fmean(values), error
 
 
 def verdict(mean: float, error: float, threshold: float) -> str:
@@ -89,7 +82,7 @@ def row(variant: str, sweep_dir: Path, load: str, expected: int) -> str:
     finals = [job.final for job in jobs]
     values = [f[metric] for f in finals if isinstance(f.get(metric), (int, float))]
     cell = " / ".join(f"{f[metric]:.3f}" if metric in f else "-" for f in finals)
-    mean, error = mean_and_error(values) if values else (math.nan, math.nan)
+    mean, error = mean_se(values)
     summary = f"{mean:.3f} ± {error:.3f} (n = {len(values)})" if values else "- (n = 0)"
     if threshold is None:
         met = "reported"

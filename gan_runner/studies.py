@@ -1,0 +1,23 @@
+"""What the study scripts under scripts/ share: a mean and its standard error, and a report page whose hand-written
+reading (below NOTES) survives the script writing its tables again."""
+import math
+import statistics
+from pathlib import Path
+
+NOTES = "\n<!-- written by hand below this line; the script keeps it -->\n"
+
+
+def mean_se(values: list[float]) -> tuple[float, float]:
+    """The mean and its standard error s / sqrt(n), s the sample standard deviation (nan for one value; both nan
+    for none). Values are taken as given: a caller that leaves out non-finite ones says so."""
+    if not values:
+        return math.nan, math.nan
+    se = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else math.nan
+    return statistics.fmean(values), se
+
+
+def write_page(page: Path, lines: list[str]) -> None:
+    """The script's part of `page`, then whatever was written by hand below NOTES."""
+    page.parent.mkdir(parents=True, exist_ok=True)
+    kept = page.read_text().partition(NOTES)[2] if page.exists() else "\n"
+    page.write_text("\n".join(lines) + NOTES + kept)

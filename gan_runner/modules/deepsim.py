@@ -61,6 +61,11 @@ class DeePSiM(GAN):
             self._comparator.append(load_or_train_extractor(data, self.comparator_cache, seed=self.comparator_seed)[0])
         return data
 
+    def on_fit_start(self) -> None:
+        super().on_fit_start()
+        for comparator in self._comparator:  # onto the run's device once, not in every G step
+            comparator.to(self.device)
+
     def sample_latent(self, n, labels=None, real=None):
         """G's input: the real batch in training; n random training images in evaluation."""
         if real is not None:
@@ -76,7 +81,7 @@ class DeePSiM(GAN):
         fake, real = batch.fake.x, batch.real.x
         terms = {}
         if self.weights["g_feature"] > 0:
-            comparator = self._comparator[0].to(self.device)
+            comparator = self._comparator[0]
             terms["g_feature"] = self.weights["g_feature"] * (comparator(fake) - comparator(real)).square().mean()
         if self.weights["g_image"] > 0:
             terms["g_image"] = self.weights["g_image"] * (fake - real).square().mean()

@@ -68,24 +68,21 @@ class VirtualBatchNormed(nn.Module):
             parent, _, child = name.rpartition(".")
             setattr(net.get_submodule(parent), child, VirtualBatchNorm(module))
         self.net = net
+        self.norms = [m for m in net.modules() if isinstance(m, VirtualBatchNorm)]  # a list: registered in net
         self.inputs = len(inputs)
         for i, tensor in enumerate(inputs):
             self.register_buffer(f"reference_{i}", tensor)
 
-    def _layers(self) -> list[VirtualBatchNorm]:
-        return [m for m in self.net.modules() if isinstance(m, VirtualBatchNorm)]
-
     def forward(self, *inputs: Tensor) -> Tensor:
-        layers = self._layers()
-        for layer in layers:
+        for layer in self.norms:
             layer.collecting = True
         try:
             self.net(*(getattr(self, f"reference_{i}") for i in range(self.inputs)))
         finally:
-            for layer in layers:
+            for layer in self.norms:
                 layer.collecting = False
         try:
             return self.net(*inputs)
         finally:
-            for layer in layers:
+            for layer in self.norms:
                 layer.reference = None

@@ -27,6 +27,9 @@ from gan_runner.nets.encoder import CodeEncoder, EncoderDecoder
 
 
 class DeePSiM(GAN):
+    feature_matching_refusal = ("variant=deepsim weighs G's adversarial term by adversarial_weight, which feature "
+                                "matching would replace: drop variant.feature_matching")
+
     def __init__(self, *args, adversarial_weight: float = 1.0, feature_weight: float = 0.92,
                  image_weight: float = 0.0031, comparator_cache: str = ".", comparator_seed: int = 1, **kwargs):
         self.weights = {"g_adv": adversarial_weight, "g_feature": feature_weight, "g_image": image_weight}
@@ -40,9 +43,6 @@ class DeePSiM(GAN):
         non_negative(args, "adversarial_weight", "feature_weight", "image_weight")
         if not any(args.get(k, 1.0) for k in ("adversarial_weight", "feature_weight", "image_weight")):
             raise UserError("variant=deepsim with every term's weight 0 trains nothing: give one a weight > 0")
-        if args.get("feature_matching", False):
-            raise UserError("variant=deepsim weighs G's adversarial term by adversarial_weight, which feature matching "
-                            "would replace: drop variant.feature_matching")
         if cfg.data.kind != "image":
             raise UserError(f"variant=deepsim reconstructs images, and data={cfg.data.name} holds points: use images")
         if cfg.model.get("virtual_batch_norm", False):

@@ -48,11 +48,9 @@ class CriticShapeError(ValueError):
 
 
 class GAN(L.LightningModule):
-    #: Whether D takes the samples' labels, D(x, y) (conditional GAN, projection D); labels that only a head predicts
-    #: (AC-GAN) leave this False.
+    #: Whether D takes the samples' labels, D(x, y) (cgan, projection; AC-GAN's labels, which a head predicts: no).
     conditional_critic = False
-    #: A variant whose extra terms read D's trunk features sets this; the features then come from the same D pass
-    #: that scored each side (no second pass, and constraint wrappers such as instance noise apply to both).
+    #: Set by a variant whose extra terms read D's trunk features, from the very D pass that scored each side.
     uses_features = False
     #: The logger of a module evaluated outside a trainer (an ensemble member's); else the trainer's.
     outside_logger = None
@@ -60,6 +58,8 @@ class GAN(L.LightningModule):
     score_rescaling_refusal: str | None = None
     #: Why the variant refuses a loss that compares real with fake scores (Loss.g_needs_real); None: it takes one.
     relativistic_refusal: str | None = None
+    #: Why the variant refuses variant.feature_matching (it would replace G's weighted adversarial term); None: none.
+    feature_matching_refusal: str | None = None
 
     @classmethod
     def check(cls, args: dict, cfg) -> None:
@@ -69,6 +69,8 @@ class GAN(L.LightningModule):
             raise UserError(f"constraint {rescaling[0]} {cls.score_rescaling_refusal}")
         if cls.relativistic_refusal and hydra.utils.get_class(cfg.loss._target_).g_needs_real:
             raise UserError(cls.relativistic_refusal)
+        if cls.feature_matching_refusal and args.get("feature_matching", False):
+            raise UserError(cls.feature_matching_refusal)
 
     @property
     def logger(self):
@@ -233,10 +235,7 @@ class GAN(L.LightningModule):
     @contextlib.contextmanager
     def _frozen_discriminator(self):
         """G's step needs gradients through D to the samples, not to D's weights: none are computed."""
-        if self._joint:
-            yield
-            return
-        params = [p for p in self.discriminator.parameters() if p.requires_grad]
+        params = [] if self._joint else [p for p in self.discriminator.parameters() if p.requires_grad]
         for p in params:
             p.requires_grad_(False)
         try:

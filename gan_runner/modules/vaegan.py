@@ -56,6 +56,8 @@ def gaussian_nll(a: Tensor, b: Tensor) -> Tensor:
 
 
 class VAEGAN(GAN):
+    feature_matching_refusal = ("variant=vaegan weighs G's adversarial term by gan_weight, which feature matching "
+                                "would replace: drop variant.feature_matching")
     relativistic_refusal = ("variant=vaegan scores two kinds of fakes (samples and reconstructions) against one real "
                             "batch, which a relativistic loss cannot pair: choose another loss")
 
@@ -74,9 +76,6 @@ class VAEGAN(GAN):
         if args.get("recon_space", "critic") not in SPACES:
             raise UserError(f"variant.recon_space={args['recon_space']!r}: choose critic (D's features, the paper's) "
                             "or pixel")
-        if args.get("feature_matching", False):
-            raise UserError("variant=vaegan weighs G's adversarial term by gan_weight, which feature matching would "
-                            "replace: drop variant.feature_matching")
         if cfg.optimizer.get("consensus", 0.0) > 0:
             raise UserError("variant=vaegan keeps L_llike from training D's features, and consensus optimization's "
                             "joint field would train them through it: set optimizer.consensus=0")

@@ -1,5 +1,6 @@
 """What the study scripts under scripts/ share: a mean and its standard error, and a report page whose hand-written
 reading (below NOTES) survives the script writing its tables again."""
+import itertools
 import math
 import statistics
 from pathlib import Path
@@ -21,3 +22,16 @@ def write_page(page: Path, lines: list[str]) -> None:
     page.parent.mkdir(parents=True, exist_ok=True)
     kept = page.read_text().partition(NOTES)[2] if page.exists() else "\n"
     page.write_text("\n".join(lines) + NOTES + kept)
+
+
+def permutation_p(a: list[float], b: list[float]) -> float:
+    """Exact two-sided permutation test of mean(a) - mean(b) over every split of a + b into groups of |a| and |b|."""
+    pooled, observed = a + b, abs(statistics.mean(a) - statistics.mean(b))
+    total = sum(pooled)
+    hits = splits = 0
+    for group in itertools.combinations(range(len(pooled)), len(a)):
+        first = sum(pooled[i] for i in group)
+        diff = abs(first / len(a) - (total - first) / len(b))
+        hits += diff >= observed - 1e-12
+        splits += 1
+    return hits / splits

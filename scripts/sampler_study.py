@@ -11,7 +11,6 @@ difference, and an exact two-sided permutation test of it (every split of the se
 the p-value is how often a split differs by at least as much as the samplers do, were the sampler irrelevant).
 """
 import argparse
-import itertools
 import json
 import math
 import os
@@ -23,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from gan_runner.studies import mean_se, write_page  # noqa: E402
+from gan_runner.studies import mean_se, permutation_p, write_page  # noqa: E402
 
 ROOT = Path(__file__).parents[1]
 SAMPLERS = ("epoch", "replacement")
@@ -68,19 +67,6 @@ def finals(out: str, data: str, sampler: str, seeds: int) -> list[dict]:
         if record.get("status") == "completed":
             runs.append(record["metrics"]["final"])
     return runs
-
-
-def permutation_p(a: list[float], b: list[float]) -> float:
-    """Exact two-sided permutation test of mean(a) - mean(b) over every split of a + b into groups of |a| and |b|."""
-    pooled, observed = a + b, abs(statistics.mean(a) - statistics.mean(b))
-    total = sum(pooled)
-    hits = splits = 0
-    for group in itertools.combinations(range(len(pooled)), len(a)):
-        first = sum(pooled[i] for i in group)
-        diff = abs(first / len(a) - (total - first) / len(b))
-        hits += diff >= observed - 1e-12
-        splits += 1
-    return hits / splits
 
 
 def rows(args) -> list[str]:

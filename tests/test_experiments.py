@@ -17,7 +17,10 @@ def test_every_preset_of_the_seeds_exists():
 
 
 # deepsim's comparator would be a LeNet trained on mnist5k (a minute): its feature term is test_deepsim.py's
-LIGHTER = {"deepsim": ["variant.feature_weight=0"]}
+# sngan_resnet_cifar10 reads CIFAR-10 from disk and Inception weights: the same nets, narrower, on mnist5k at 32 px
+LIGHTER = {"deepsim": ["variant.feature_weight=0"],
+           "sngan_resnet_cifar10": ["data=mnist5k", "data.image_size=32", "model.g_width=16", "model.d_width=16",
+                                    "metrics.extractor=lenet"]}
 
 
 @pytest.mark.parametrize("name", PRESETS)
@@ -51,6 +54,19 @@ def test_presets_carry_their_papers_hyperparameters(cfg_factory):
     assert tuple(gp.optimizer.kwargs.betas) == (0.0, 0.9) and gp.constraint.gp.weight == 10
     assert gp.model.d_norm == "layer"
     assert cfg_factory(["experiment=fgan_js"]).loss.divergence == "js"
+
+
+def test_the_sngan_resnet_preset_is_the_authors_cifar10_configuration(cfg_factory):
+    cfg = cfg_factory(["experiment=sngan_resnet_cifar10"])
+    assert (cfg.model.name, cfg.model.g_width, cfg.model.d_width, cfg.model.z_dim) == ("resnet", 256, 128, 128)
+    assert cfg.loss._target_.endswith("Hinge") and list(cfg.constraint) == ["sn"]
+    optimizer = cfg.optimizer
+    assert (optimizer.lr_g, optimizer.lr_d, tuple(optimizer.kwargs.betas), optimizer.n_critic) == \
+        (2e-4, 2e-4, (0.0, 0.9), 5)
+    assert (optimizer.lr_decay, optimizer.lr_decay_steps, optimizer.ema_decay) == ("linear", 50000, 0.0)
+    assert (cfg.data.name, cfg.data.batch_size, cfg.metrics.extractor, cfg.metrics.num_samples) == \
+        ("cifar10", 64, "inception", 50000)
+    assert cfg.metrics.reference == "train_set"
 
 
 def test_the_gradient_penalty_weight_follows_the_data_scale_unless_given(cfg_factory):

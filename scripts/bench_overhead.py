@@ -43,7 +43,7 @@ def plain_steps_per_s(cfg, data, steps: int) -> float:
     stream = BatchStream(data, cfg.data.batch_size, 1, steps, seed=0)
     ema_params, g_params = list(ema.parameters()), list(G.parameters())
     start = time.perf_counter()
-    for t, (reals, _) in enumerate(stream):
+    for t, (reals, _, _) in enumerate(stream):
         real = reals[0]
         with torch.no_grad():
             fake = G(torch.randn(len(real), cfg.model.z_dim))

@@ -37,13 +37,13 @@ def test_preset_trains(cfg_factory, train_steps, name):
     assert type(module.loss).__name__ == cfg.loss._target_.rsplit(".", 1)[1]
     wanted = sorted(node._target_.rsplit(".", 1)[1] for node in cfg.constraint.values() if node and "_target_" in node)
     assert sorted(type(c).__name__ for c in module.constraints.items) == wanted
-    opt_g, opt_d = module.optimizers()
-    for opt, lr in ((opt_g, cfg.optimizer.lr_g), (opt_d, cfg.optimizer.lr_d)):
+    players = module.optimizers() if module.has_critic else [module.optimizers()]  # GLO: G's alone, no D
+    for opt, lr in zip(players, (cfg.optimizer.lr_g, cfg.optimizer.lr_d)):
         assert type(opt.optimizer).__name__ == cfg.optimizer.cls.rsplit(".", 1)[1]
         group = opt.optimizer.param_groups[0]
         assert group.get("initial_lr", group["lr"]) == lr and all(group[k] == (tuple(v) if isinstance(v, list) else v)
                                          for k, v in (cfg.optimizer.kwargs or {}).items())
-    assert module.n_critic == cfg.optimizer.n_critic
+    assert module.n_critic == (cfg.optimizer.n_critic if module.has_critic else 0)
 
 
 def test_presets_carry_their_papers_hyperparameters(cfg_factory):

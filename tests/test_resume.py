@@ -47,10 +47,15 @@ EPOCHS = ["data.source.n=600", "data.batch_size=64"]
 
 
 # InfoGAN: a variant with a head of its own on D's trunk (Q) and codes drawn beside the noise; EBGAN: D an
-# autoencoder, with a decoder of its own; VAE-GAN: an encoder on G's side, drawing its posterior noise
+# autoencoder, with a decoder of its own; VAE-GAN: an encoder on G's side, drawing its posterior noise; GLO: no D,
+# a code per image stepped by hand (images: the digits at width 4)
+GLO = ["variant=glo", "data=digits", "model=dcgan", "model.width=4", "constraint=none", "optimizer.lr_g=0.01",
+       "metrics.extractor=random"]
+
+
 @pytest.mark.parametrize(
-    "data", [[], EPOCHS, ["variant=infogan"], ["variant=ebgan", "loss=energy"], ["variant=vaegan"]],
-    ids=["within an epoch", "across epochs", "infogan", "ebgan", "vaegan"]
+    "data", [[], EPOCHS, ["variant=infogan"], ["variant=ebgan", "loss=energy"], ["variant=vaegan"], GLO],
+    ids=["within an epoch", "across epochs", "infogan", "ebgan", "vaegan", "glo"]
 )
 def test_straight_equals_crash_and_resume(cfg_factory, tmp_path, monkeypatch, data):
     straight, split = tmp_path / "straight", tmp_path / "split"
@@ -74,6 +79,7 @@ def test_straight_equals_crash_and_resume(cfg_factory, tmp_path, monkeypatch, da
     assert "variant=infogan" not in data or any(".heads.q." in key for key in sd_a)  # the checkpoint holds Q
     assert "variant=ebgan" not in data or any(".decoder." in key for key in sd_a)  # and EBGAN's decoder
     assert "variant=vaegan" not in data or any(key.startswith("encoder.") for key in sd_a)  # and VAE-GAN's encoder
+    assert "variant=glo" not in data or sd_a["codes"].shape == (1797, 100)  # and GLO's codes
     for o_a, o_b in zip(opt_a, opt_b):
         for (_, s_a), (_, s_b) in zip(sorted(o_a["state"].items()), sorted(o_b["state"].items())):
             assert_same(s_a, s_b)

@@ -16,7 +16,7 @@ def test_d_takes_n_critic_steps_and_g_takes_g_steps_per_iteration(cfg_factory, t
     opt_g, opt_d = module.optimizers()
     steps = {name: {int(s["step"]) for s in opt.optimizer.state.values()} for name, opt in (("g", opt_g), ("d", opt_d))}
     assert steps == {"g": {4 * g_steps}, "d": {4 * n_critic}}
-    reals, _ = BatchStream(ring(n=1000), 16, n_critic, 4, seed=0).step_batch(0)
+    reals = BatchStream(ring(n=1000), 16, n_critic, 4, seed=0).step_batch(0)[0]
     assert reals.shape[0] == n_critic and len({tuple(r.flatten()[:4].tolist()) for r in reals}) == n_critic
 
 

@@ -22,7 +22,7 @@ class BatchStream:
         if global_batch > len(data):
             raise ValueError(f"data.batch_size={batch_size} x {world_size} ranks exceeds the {len(data)} training "
                              "samples")
-        self.data, self.batch_size, self.per_step = data, batch_size, per_step
+        self.data, self.batch_size, self.per_step = data, batch_size, max(per_step, 1)  # G's batch without D
         self.total_steps, self.seed, self.start = total_steps, seed, start
         if sampler not in SAMPLERS:
             raise ValueError(f"data.sampler={sampler!r}: choose {' or '.join(SAMPLERS)}")
@@ -47,10 +47,11 @@ class BatchStream:
     def _own_rows(self) -> slice:
         return slice(self.rank * self.batch_size, (self.rank + 1) * self.batch_size)
 
-    def step_batch(self, t: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """[per_step, B, ...] samples and [per_step, B] labels (-1 where the data has none) for iteration t."""
+    def step_batch(self, t: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """[per_step, B, ...] samples, [per_step, B] labels (-1 where the data has none) and [per_step, B] their
+        places in the training set (a variant with per-image codes reads them) for iteration t."""
         idx = torch.stack([self._indices(t * self.per_step + k) for k in range(self.per_step)])
-        return self.data.samples(idx), self.data.labels(idx)
+        return self.data.samples(idx), self.data.labels(idx), idx
 
     def __iter__(self):
         self.rank = world()[0]

@@ -14,5 +14,5 @@ class EnsembleStream:
 
     def __iter__(self):
         for batches in zip(*self.streams, strict=True):
-            samples, labels = zip(*batches)
-            yield torch.cat(samples, dim=1), torch.cat(labels, dim=1)
+            samples, labels, indices = zip(*batches)
+            yield torch.cat(samples, dim=1), torch.cat(labels, dim=1), torch.cat(indices, dim=1)

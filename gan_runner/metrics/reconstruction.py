@@ -7,7 +7,8 @@ PICTURE_ROWS, PER_ROW = 4, 8
 
 
 def reconstruction_metrics(evaluation, reconstruct) -> dict[str, float]:
-    """`evaluation`: a VariantEvaluation; `reconstruct`: images -> their reconstructions. Reconstructed: as many
+    """`evaluation`: a VariantEvaluation; `reconstruct`: (images, their places in the training set) -> their
+    reconstructions (an encoder reads the images, per-image codes the places). Reconstructed: as many
     training images as the samples the run's FID reads, the first of the fixed permutation its reference draws from."""
     data, features = evaluation.data, evaluation.domain_features
     index = data.reference_index(min(evaluation.num_samples, len(data)))
@@ -16,7 +17,7 @@ def reconstruction_metrics(evaluation, reconstruct) -> dict[str, float]:
     def reconstructions():
         for chunk in index.split(CHUNK):
             x = data.samples(chunk)
-            recon = reconstruct(x).float().cpu()
+            recon = reconstruct(x, chunk).float().cpu()
             pixel.append((recon - x).square().flatten(1).mean(1))
             if features is not None:
                 feature.append((features(recon) - features(x)).square().mean(1))

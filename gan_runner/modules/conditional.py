@@ -12,7 +12,7 @@ class LabelConditional(GAN):
                             "use labelled data (class subfolders for data=folder)")
         super().__init__(*args, **kwargs)
 
-    def sample_latent(self, n, labels=None, real=None):
+    def sample_latent(self, n, labels=None, real=None, index=None):
         return self.draw_z(n), labels
 
     @classmethod

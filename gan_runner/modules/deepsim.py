@@ -66,7 +66,7 @@ class DeePSiM(GAN):
         for comparator in self._comparator:  # onto the run's device once, not in every G step
             comparator.to(self.device)
 
-    def sample_latent(self, n, labels=None, real=None):
+    def sample_latent(self, n, labels=None, real=None, index=None):
         """G's input: the real batch in training; n random training images in evaluation."""
         if real is not None:
             return real, None
@@ -88,4 +88,5 @@ class DeePSiM(GAN):
         return terms
 
     def variant_metrics(self, evaluation):
-        return reconstruction_metrics(evaluation, lambda x: self.generate(x.to(self.device), None, self.sampler()))
+        return reconstruction_metrics(evaluation,
+                                      lambda x, index: self.generate(x.to(self.device), None, self.sampler()))

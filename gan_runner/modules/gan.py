@@ -4,11 +4,13 @@ One iteration = n_critic D steps (sample, score, loss, penalties, step, after-st
 alternating (default) or simultaneous (both players step from the same point). Manual optimization; EMA of G.
 A variant (modules/<variant>.py) overrides hooks, never the step:
 - `build_networks(make_generator, make_discriminator)`: the nets from the model's factories, e.g. with labels;
-- `sample_latent(n, labels, real)`: G's inputs (z, and the labels G is conditioned on; `real`: the real batch);
+- `sample_latent(n, labels, real, index)`: G's inputs (z, and the labels G is conditioned on; `real`: the real
+  batch, `index`: its rows' places in the training set);
 - `d_adversarial`, `g_adversarial`: the players' adversarial terms (by default the configured loss);
 - `d_extra`, `g_extra`: further terms (an auxiliary classifier, InfoGAN's mutual information), which read D's
   features when the class sets `uses_features`;
-- `player_modules`: the networks each optimizer trains;
+- `player_modules`: the networks each optimizer trains (a variant without D, `has_critic = False`, trains G's
+  alone: no D steps, one optimizer); `after_g_step`: after each G step (e.g. GLO's codes);
 - `training_data(data)`: what the batches are drawn from (e.g. with digits held out for a variant's evaluation);
 - `variant_metrics(evaluation)`: a variant's own metrics and pictures at each evaluation.
 A variant's heads on D's features (an auxiliary classifier, InfoGAN's Q) live in D (`Discriminator.heads`) and are
@@ -29,7 +31,7 @@ from gan_runner import distributed, draws, precision
 from gan_runner.constraints import Constraints
 from gan_runner.errors import UserError
 from gan_runner.losses import Loss
-from gan_runner.modules import consensus, optimizers, resume_state
+from gan_runner.modules import consensus, optimizers, resume_state, simultaneous
 from gan_runner.modules.feature_matching import feature_distance
 from gan_runner.modules.rules import HistoricalAverage, MovingAverage
 from gan_runner.modules.sides import Batch, Side
@@ -60,6 +62,8 @@ class GAN(L.LightningModule):
     relativistic_refusal: str | None = None
     #: Why the variant refuses variant.feature_matching (it would replace G's weighted adversarial term); None: none.
     feature_matching_refusal: str | None = None
+    #: False for a variant without D (GLO): no D steps, no D optimizer.
+    has_critic = True
 
     @classmethod
     def check(cls, args: dict, cfg) -> None:
@@ -102,7 +106,7 @@ class GAN(L.LightningModule):
         self.discriminator = constraints.wrap(critic)
         self.loss = loss
         self.opt_cfg = optimizer
-        self.n_critic = int(optimizer.get("n_critic", 1))
+        self.n_critic = int(optimizer.get("n_critic", 1)) if self.has_critic else 0
         self.g_steps = int(optimizer.get("g_steps", 1))
         self.simultaneous = optimizer.get("update", "alternating") == "simultaneous"
         self.consensus = float(optimizer.get("consensus", 0.0))  # γ of consensus optimization (modules/consensus.py)
@@ -127,11 +131,12 @@ class GAN(L.LightningModule):
     def build_networks(self, make_generator, make_discriminator) -> tuple[nn.Module, nn.Module]:
         return make_generator(), make_discriminator()
 
-    def sample_latent(self, n: int, labels: Tensor | None = None, real: Tensor | None = None
-                      ) -> tuple[Tensor, Tensor | None]:
+    def sample_latent(self, n: int, labels: Tensor | None = None, real: Tensor | None = None,
+                      index: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         """G's input for n samples: z, and the labels G is conditioned on (None for an unconditional G). `labels`
         are the real batch's labels in training (None when the data has none), balanced classes in evaluation;
-        `real` the real batch in training (an image-to-image G's input), None in evaluation."""
+        `real` the real batch in training (an image-to-image G's input) and `index` its rows in the training set
+        (per-image codes), both None in evaluation."""
         return self.draw_z(n), None
 
     def draw_z(self, n: int) -> Tensor:
@@ -162,7 +167,10 @@ class GAN(L.LightningModule):
 
     def player_modules(self) -> dict[str, list[nn.Module]]:
         """The networks G's and D's optimizers train; a variant may add its own (e.g. an encoder on G's side)."""
-        return {"g": [self.generator], "d": [self.discriminator]}
+        return {"g": [self.generator], "d": [self.discriminator] if self.has_critic else []}
+
+    def after_g_step(self) -> None:
+        """After each G step's optimizer step, its gradients still in place."""
 
     def training_data(self, data):
         """The data the training batches come from (run.py); a variant may hold some of it out for evaluation."""
@@ -214,8 +222,9 @@ class GAN(L.LightningModule):
         if self.uses_features:
             side.features = self._features[-1]
 
-    def _play(self, real: Tensor, labels: Tensor | None, train_generator: bool) -> Batch:
-        z, fake_labels = self.sample_latent(real.shape[0], labels, real)
+    def _play(self, real: Tensor, labels: Tensor | None, train_generator: bool, index: Tensor | None = None
+              ) -> Batch:
+        z, fake_labels = self.sample_latent(real.shape[0], labels, real, index)
         with torch.set_grad_enabled(train_generator):
             # packed: each pack slot's samples in a G call of their own (nets/packing.py; labels never pack)
             fake = packing.per_slot(lambda latents: self.generate(latents, fake_labels), z, self.pack)
@@ -276,18 +285,19 @@ class GAN(L.LightningModule):
 
     # ----- the training step -----
     def training_step(self, batch, batch_idx):
-        reals, labels = batch
+        reals, labels, indices = batch
         labels = labels if self.num_classes else [None] * len(reals)
-        opt_g, opt_d = self.optimizers()
+        opt_g, opt_d = self.optimizers() if self.has_critic else (self.optimizers(), None)
         self.constraints.set_step(self.iteration)
         with precision.loss_scale(self._grad_scaler()):
             if self.simultaneous:
-                logs = self._simultaneous_step(reals[0], labels[0], opt_g, opt_d)
+                logs = simultaneous.step(self, reals[0], labels[0], indices[0], opt_g, opt_d)
             else:
+                d_logs = {}
                 for k in range(self.n_critic):
-                    d_logs = self._d_step(reals[k], labels[k], opt_d)
+                    d_logs = self._d_step(reals[k], labels[k], indices[k], opt_d)
                 for _ in range(self.g_steps):  # each G step on fresh latents, against the same real batch
-                    g_logs = self._g_step(reals[-1], labels[-1], opt_g)
+                    g_logs = self._g_step(reals[-1], labels[-1], indices[-1], opt_g)
                 logs = {**d_logs, **g_logs}
         self._after_iteration()
         self.iteration += 1
@@ -301,19 +311,20 @@ class GAN(L.LightningModule):
         """Whether the losses of `iteration` (counted from 1) are logged and checked."""
         return iteration % self.trainer.log_every_n_steps == 0 or iteration in (1, self.total_steps)
 
-    def _d_step(self, real, labels, opt_d) -> dict:
-        batch = self._play(real, labels, train_generator=False)
+    def _d_step(self, real, labels, index, opt_d) -> dict:
+        batch = self._play(real, labels, False, index)
         with parametrize.cached():  # spectral norm: one power iteration per step, however many D passes
             total, logs = self.d_objective(batch)
         self._backward_and_step(opt_d, total, self._d_params)
         self.constraints.after_d_step(self.discriminator)
         return logs
 
-    def _g_step(self, real, labels, opt_g) -> dict:
-        batch = self._play(real, labels, train_generator=True)
+    def _g_step(self, real, labels, index, opt_g) -> dict:
+        batch = self._play(real, labels, True, index)
         with parametrize.cached():
             total, logs = self.g_objective(batch)
         self._backward_and_step(opt_g, total, self._g_params)
+        self.after_g_step()
         return logs
 
     def _backward_and_step(self, optimizer, total: Tensor, params: list[Tensor]) -> None:
@@ -323,47 +334,19 @@ class GAN(L.LightningModule):
         distributed.average_gradients(params)
         optimizer.step()
 
-    def _simultaneous_step(self, real, labels, opt_g, opt_d) -> dict:
-        """Both gradients at the same (G, D); then both players step."""
-        batch = self._play(real, labels, train_generator=True)
-        for optimizer in (opt_d, opt_g):
-            optimizer.zero_grad(set_to_none=True)
-        if self.consensus > 0:
-            logs = consensus.backward(self, batch, self.consensus)  # both players' gradients + γ∇½‖v‖²
-        else:
-            logs = self._simultaneous_backward(batch)
-        distributed.average_gradients(self._d_params)
-        distributed.average_gradients(self._g_params)
-        scaler = self._grad_scaler()
-        scale = scaler.get_scale() if scaler is not None else 1.0
-        opt_d.step()
-        precision.match_scale([p.grad for p in self._g_params if p.grad is not None], scale, scaler)
-        opt_g.step()
-        self.constraints.after_d_step(self.discriminator)
-        return logs
-
-    def _simultaneous_backward(self, batch: Batch) -> dict:
-        d_batch = Batch(Side(batch.real.x, batch.real.y), Side(batch.fake.x.detach(), batch.fake.y), batch.z)
-        with parametrize.cached():
-            d_total, d_logs = self.d_objective(d_batch)
-        with parametrize.cached():
-            g_total, g_logs = self.g_objective(batch)
-        self.manual_backward(d_total)  # D's gradients only: the fakes are detached
-        self.manual_backward(g_total)  # G's gradients only: D is frozen in G's objective
-        return {**d_logs, **g_logs}
-
     def _grad_scaler(self):
         return getattr(self.trainer.precision_plugin, "scaler", None)
 
     def _log_step(self, logs: dict) -> None:
         self._check_finite(logs)
-        self.log_dict({k: logs[k] for k in ("d_loss", "g_loss")}, prog_bar=True)
+        self.log_dict({k: logs[k] for k in ("d_loss", "g_loss") if k in logs}, prog_bar=True)
         self.log_dict({k: v for k, v in logs.items() if k not in ("d_loss", "g_loss")})
         self.log("iteration", float(self.iteration))
 
     def _check_finite(self, logs: dict) -> None:
         """Every rank decides together: a rank that stopped alone would leave the others waiting for it."""
-        bad = {name: float(logs[name]) for name in ("d_loss", "g_loss") if not math.isfinite(float(logs[name]))}
+        bad = {name: float(logs[name]) for name in ("d_loss", "g_loss")
+               if name in logs and not math.isfinite(float(logs[name]))}
         if distributed.all_ranks(not bad, self.device):
             return
         where = ", ".join(f"{name} became {value}" for name, value in bad.items()) or "a loss of another rank"

@@ -74,7 +74,7 @@ class InfoGAN(GAN):
             z = (draws.uniform if uniform else draws.normal)(n, self.z_dim, device=self.device)
         return z * 2 - 1 if uniform else z
 
-    def sample_latent(self, n, labels=None, real=None):
+    def sample_latent(self, n, labels=None, real=None, index=None):
         noise = self.noise(n)
         code = draws.integers(self.categorical, n, device=self.device)
         continuous = draws.uniform(n, self.continuous, device=self.device) * 2 - 1

@@ -127,6 +127,6 @@ class VAEGAN(GAN):
         return {"e_kl": kl_to_standard_normal(mean, log_var), "g_llike": self.gamma * likelihood}
 
     def variant_metrics(self, evaluation):
-        def reconstruct(x):  # the live G: the encoder was trained with it, not with G's moving average
+        def reconstruct(x, index):  # the live G: the encoder was trained with it, not with G's moving average
             return self.generate(self.encoder(x.to(self.device))[0])
         return reconstruction_metrics(evaluation, reconstruct)

@@ -5,8 +5,9 @@ from the first (the reference) with an exact permutation test.
     .venv/bin/python scripts/arms_study.py STUDY [--seeds 6] [--jobs 2] [--arms A B ...]
         [--out outputs/arms_study] [--docs docs] [--override KEY=VALUE ...] [--table-only]
 
-Studies: see STUDIES below (`cascade`, `resnet`). Every arm is one `gan-runner -m hydra/launcher=cpus` multirun over
-seeds 100, 101, ... (no preset was tuned on them) into <out>/<study>/<arm>/seed<k>, so the same command resumes.
+Studies: see STUDIES below (`cascade`, `resnet`, `glo`, `vaegan`, `deepsim`). Every arm is one
+`gan-runner -m hydra/launcher=cpus` multirun over seeds 100, 101, ... (no preset was tuned on them) into
+<out>/<study>/<arm>/seed<k>, so the same command resumes.
 A study `at_equal_time` first times each arm (two short probes, two seeds each, run as the arms will run, --jobs at
 once): its iterations are then set so that each arm's training takes the study's budget of seconds; the timing is
 kept in <out>/<study>/calibration.json and used again on resume. Writes docs/<study>.md (the reading written by hand
@@ -49,6 +50,31 @@ STUDIES = {
                  "resnet_selfmod": ["model=resnet", "model.g_width=64", "model.d_width=64", "model.self_mod=true"]},
         "metrics": COVERAGE,
         "at_equal_time": 300,  # seconds of training per run, one thread each
+    },
+    "glo": {
+        "title": "GLO (no D: per-image codes, a Gaussian fitted to them) against the default GAN at equal wall time",
+        "base": [],
+        "arms": {"gan": [], "glo": ["experiment=glo"]},
+        "metrics": {**COVERAGE, "recon_fid": "lower", "recon_pixel_mse": "lower"},
+        "at_equal_time": 220,  # the default run's training time on one thread of this machine
+        "pictures": ["final.png", "final_reconstructions.png", "final_interpolations.png"],
+    },
+    "vaegan": {
+        "title": "VAE-GAN against the same encoder and decoder trained as a plain VAE",
+        "base": ["experiment=vaegan"],
+        "arms": {"vaegan": [], "vae": ["variant.gan_weight=0", "variant.recon_space=pixel"]},
+        "metrics": {"fid": "lower", "recon_fid": "lower", "recon_pixel_mse": "lower", "recon_feature_mse": "lower",
+                    "classes_covered": "higher"},
+        "pictures": ["final.png", "final_reconstructions.png"],
+    },
+    "deepsim": {
+        "title": "DeePSiM's ablation: which of its three terms make reconstructions sharp",
+        "base": ["experiment=deepsim"],
+        "arms": {"full": [], "no_adversarial": ["variant.adversarial_weight=0"],
+                 "no_feature": ["variant.feature_weight=0"],
+                 "image_only": ["variant.adversarial_weight=0", "variant.feature_weight=0"]},
+        "metrics": {"recon_fid": "lower", "recon_pixel_mse": "lower", "recon_feature_mse": "lower"},
+        "pictures": ["final_reconstructions.png"],
     },
 }
 PROBES = (20, 80)  # iterations of the two timing probes: their difference gives seconds per iteration
@@ -159,15 +185,19 @@ def rows(study: dict, arms: list[str], out: Path, args) -> list[str]:
     return lines
 
 
-def pictures(arms: list[str], out: Path, args) -> list[str]:
+def pictures(study: dict, arms: list[str], out: Path, args) -> list[str]:
+    """The first seed's pictures of each arm (samples; reconstructions and interpolations where the arm draws them),
+    copied to docs/<study>_<arm>[_<kind>].png."""
     written = []
     for arm in arms:
-        first = out / arm / f"seed{FIRST_SEED}" / "samples" / "final.png"
-        if first.exists():
-            target = Path(args.docs) / f"{args.study}_{arm}.png"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(first, target)
-            written.append(f"![{arm}]({target.name})")
+        for name in study.get("pictures", ["final.png"]):
+            first = out / arm / f"seed{FIRST_SEED}" / "samples" / name
+            if first.exists():
+                kind = Path(name).stem.removeprefix("final").lstrip("_")
+                target = Path(args.docs) / f"{args.study}_{arm}{'_' + kind if kind else ''}.png"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(first, target)
+                written.append(f"![{arm} {kind or 'samples'}]({target.name})")
     return written
 
 
@@ -204,7 +234,7 @@ def main() -> None:
                else "Every arm trains the same iterations."),
               "Mean ± standard error over seeds; the differences to the first arm with an exact two-sided permutation "
               "test over the seeds (p: how often a split of the pooled seeds differs as much).", "",
-              *rows(study, arms, out, args), "", *pictures(arms, out, args), ""]
+              *rows(study, arms, out, args), "", *pictures(study, arms, out, args), ""]
     write_page(Path(args.docs) / f"{args.study}.md", report)
     print("\n".join(report))
 

@@ -5,9 +5,10 @@ from the first (the reference) with an exact permutation test.
     .venv/bin/python scripts/arms_study.py STUDY [--seeds 6] [--jobs 2] [--arms A B ...]
         [--out outputs/arms_study] [--docs docs] [--override KEY=VALUE ...] [--table-only]
 
-Studies: see STUDIES below (`cascade`, `resnet`, `glo`, `vaegan`, `deepsim`). Every arm is one
-`gan-runner -m hydra/launcher=cpus` multirun over seeds 100, 101, ... (no preset was tuned on them) into
-<out>/<study>/<arm>/seed<k>, so the same command resumes.
+Studies: see STUDIES below (`cascade`, `resnet`, `glo`, `ebgan_margin`, `ebgan_pt`, `vaegan`, `deepsim`). Every
+arm is one `gan-runner -m hydra/launcher=cpus` multirun over seeds 100, 101, ... (no preset was tuned on them; a
+tuning study such as `ebgan_margin` takes `--first-seed 0`) into <out>/<study>/<arm>/seed<k>, so the same command
+resumes.
 A study `at_equal_time` first times each arm (two short probes, two seeds each, run as the arms will run, --jobs at
 once): its iterations are then set so that each arm's training takes the study's budget of seconds; the timing is
 kept in <out>/<study>/calibration.json and used again on resume. Writes docs/<study>.md (the reading written by hand
@@ -28,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 from gan_runner.studies import mean_se, permutation_p, write_page  # noqa: E402
 
 ROOT = Path(__file__).parents[1]
-FIRST_SEED = 100
+FIRST_SEED = 100  # the proofs' seeds; tuning (choosing a study's setting) uses 0, 1, ... (--first-seed 0)
 COVERAGE = {"fid": "lower", "classes_covered": "higher", "class_kl": "lower", "precision": "higher",
             "recall": "higher"}
 # SNGAN's loss and constraint with DCGAN's Adam (lr 2e-4, betas (0.5, 0.999), one D step per G step): within a few
@@ -58,6 +59,18 @@ STUDIES = {
         "metrics": {**COVERAGE, "recon_fid": "lower", "recon_pixel_mse": "lower"},
         "at_equal_time": 220,  # the default run's training time on one thread of this machine
         "pictures": ["final.png", "final_reconstructions.png", "final_interpolations.png"],
+    },
+    "ebgan_margin": {  # tuning: run with --first-seed 0; the best mean FID's margin goes into experiment=ebgan
+        "title": "EBGAN's margin m, chosen on the tuning seeds (the default run's nets, λ_PT 0.1)",
+        "base": ["variant=ebgan", "loss=energy"],
+        "arms": {f"m{m}": [f"loss.margin={m}"] for m in (0.1, 0.3, 1.0, 3.0)},
+        "metrics": COVERAGE,
+    },
+    "ebgan_pt": {
+        "title": "EBGAN with and without the pull-away term: does PT spread the samples?",
+        "base": ["experiment=ebgan"],
+        "arms": {"pt": [], "no_pt": ["variant.pt_weight=0"]},
+        "metrics": COVERAGE,
     },
     "vaegan": {
         "title": "VAE-GAN against the same encoder and decoder trained as a plain VAE",
@@ -131,7 +144,7 @@ def iterations(study: dict, arm: str, args) -> list[str]:
 
 
 def seeds(args) -> list[int]:
-    return list(range(FIRST_SEED, FIRST_SEED + args.seeds))
+    return list(range(args.first_seed, args.first_seed + args.seeds))
 
 
 def train(study: dict, arm: str, args) -> float:
@@ -191,7 +204,7 @@ def pictures(study: dict, arms: list[str], out: Path, args) -> list[str]:
     written = []
     for arm in arms:
         for name in study.get("pictures", ["final.png"]):
-            first = out / arm / f"seed{FIRST_SEED}" / "samples" / name
+            first = out / arm / f"seed{args.first_seed}" / "samples" / name
             if first.exists():
                 kind = Path(name).stem.removeprefix("final").lstrip("_")
                 target = Path(args.docs) / f"{args.study}_{arm}{'_' + kind if kind else ''}.png"
@@ -204,7 +217,9 @@ def pictures(study: dict, arms: list[str], out: Path, args) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("study", choices=list(STUDIES))
-    parser.add_argument("--seeds", type=int, default=6, help=f"seeds {FIRST_SEED}, {FIRST_SEED + 1}, ...")
+    parser.add_argument("--seeds", type=int, default=6, help="how many seeds, from --first-seed on")
+    parser.add_argument("--first-seed", type=int, default=FIRST_SEED,
+                        help=f"{FIRST_SEED} for a proof (no preset was tuned on it); 0 to choose a setting")
     parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="runs at once, one thread each")
     parser.add_argument("--arms", nargs="+", help="a subset of the study's arms, the first being the reference")
     parser.add_argument("--out", default=str(ROOT / "outputs" / "arms_study"))
@@ -222,11 +237,12 @@ def main() -> None:
         for arm in arms:
             print(f"{arm}: {train(study, arm, args):.0f} s", flush=True)
     flags = (f"{args.study} --seeds {args.seeds} --jobs {args.jobs}"
+             + (f" --first-seed {args.first_seed}" if args.first_seed != FIRST_SEED else "")
              + (f" --arms {' '.join(arms)}" if args.arms else "") + "".join(f" --override {o}" for o in args.override))
     budget = study.get("at_equal_time")
     report = [f"# {study['title']}", "", f"`.venv/bin/python scripts/arms_study.py {flags}`"
-              + ("" if args.table_only else f" ({(time.time() - start) / 60:.0f} min)") + f": seeds {FIRST_SEED}-"
-              f"{FIRST_SEED + args.seeds - 1}, {args.jobs} runs at a time, one thread each. Base overrides: "
+              + ("" if args.table_only else f" ({(time.time() - start) / 60:.0f} min)") + f": seeds {args.first_seed}-"
+              f"{args.first_seed + args.seeds - 1}, {args.jobs} runs at a time, one thread each. Base overrides: "
               f"`{' '.join(study['base']) or '(the default run)'}`; arms: "
               + "; ".join(f"**{arm}** `{' '.join(study['arms'][arm]) or '(none)'}`" for arm in arms) + ".", "",
               (f"Equal wall time: each arm's iterations were set from two timing probes so that its training takes "

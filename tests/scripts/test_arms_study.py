@@ -21,7 +21,7 @@ def test_the_table_gives_mean_se_and_the_difference_to_the_first_arm_with_its_pe
     _runs(tmp_path, "plain", [1.0, 2.0, 3.0])
     _runs(tmp_path, "K2", [4.0, 5.0, 6.0], steps=50)
     study = {"arms": {"plain": [], "K2": []}, "metrics": {"fid": "lower"}}
-    lines = STUDY["rows"](study, ["plain", "K2"], tmp_path, argparse.Namespace(seeds=3))
+    lines = STUDY["rows"](study, ["plain", "K2"], tmp_path, argparse.Namespace(seeds=3, first_seed=100))
     # means 2 and 5, each SE 1/sqrt(3) = 0.58; of the 20 splits only the two extremes differ by 3
     assert "| fid (lower) | 2 ± 0.58 | 5 ± 0.58 | +3 (0.100) |" in lines
     assert "| seeds completed | 3/3 | 3/3 | |" in lines

@@ -101,6 +101,14 @@ def average(tensors: list[torch.Tensor]) -> None:
         offset += t.numel()
 
 
+def broadcast_from_main(tensor: torch.Tensor) -> None:
+    """Rank 0's values of `tensor`, in place, on every rank (e.g. a variant's state drawn once at the start)."""
+    if world()[1] == 1:
+        return
+    with answered():
+        dist.broadcast(tensor, src=0)
+
+
 class _MeanOverRanks(torch.autograd.Function):
     """The mean of a tensor over the ranks. The map is linear and symmetric, so its backward is the same mean of the
     incoming gradients (itself differentiable, for double backward)."""

@@ -38,6 +38,13 @@ IMAGES = ["data=digits", "model=mlp", "model.width=16", "model.depth=2", "model.
           "trainer.enable_progress_bar=false"]
 
 
+# GLO: no D, a code per image replicated on every rank and stepped by hand from the ranks' averaged gradients
+GLO_IMAGES = ["data=digits", "model=dcgan", "model.width=4", "variant=glo", "optimizer=sgd", "optimizer.lr_g=0.1",
+              "trainer.sync_batchnorm=true", "metrics.every_n_steps=5", "metrics.num_samples=200",
+              "trainer.max_steps=10", "trainer.ddp_timeout_s=60", "trainer.accelerator=cpu",
+              "trainer.enable_progress_bar=false"]
+
+
 TWO, ONE = ["trainer.devices=2", "data.batch_size=32"], ["trainer.devices=1", "data.batch_size=64"]
 # InfoGAN adds a head on D's trunk (Q) and draws its codes per sample: both must be shared out like the rest. With
 # SGD: under Adam, its information terms leave D gradients near zero whose rounding (summation order differs across
@@ -119,21 +126,25 @@ def test_two_processes_train_as_one_process_with_the_global_batch(tmp_path, cfg_
 
 
 @pytest.mark.heavy
-def test_image_data_on_two_processes_trains_and_evaluates_as_one_process(tmp_path, cfg_factory, seeded_cache):
+@pytest.mark.parametrize("settings, expected", [
+    (IMAGES, {"fid", "is_mean", "kid_mean", "precision", "class_kl", "class_accuracy", "intra_fid"}),
+    (GLO_IMAGES, {"fid", "recon_fid", "recon_pixel_mse", "recon_feature_mse", "class_kl"})], ids=["acgan", "glo"])
+def test_image_data_on_two_processes_trains_and_evaluates_as_one_process(tmp_path, cfg_factory, seeded_cache,
+                                                                         settings, expected):
     """Rank 0 evaluates alone while rank 1 trains on (no metric gathers over the ranks, distributed.alone), and the
-    BatchNorm layers normalize with the global batch's statistics: weights, running statistics, history and final
-    metrics are those of one process with the global batch."""
+    BatchNorm layers normalize with the global batch's statistics: weights (GLO's codes too), running statistics,
+    history and final metrics are those of one process with the global batch."""
     two, one = tmp_path / "two", tmp_path / "one"
-    one_process(cfg_factory, ONE, one, seeded_cache, IMAGES)
-    gan_runner(TWO, two, tmp_path, IMAGES, seeded_cache)
+    one_process(cfg_factory, ONE, one, seeded_cache, settings)
+    gan_runner(TWO, two, tmp_path, settings, seeded_cache)
     a, b = weights(two), weights(one)
-    assert any(k.endswith("running_var") for k in a)
+    assert any(k.endswith("running_var") for k in a) and (settings is IMAGES or a["codes"].shape == (1797, 100))
     assert_same_weights(a, b)
     ra, rb = results.read(two / "metrics.json"), results.read(one / "metrics.json")
     assert ra["status"] == rb["status"] == "completed"
     assert [h["step"] for h in ra["history"]] == [h["step"] for h in rb["history"]] == [5]
     final = rb["metrics"]["final"]
-    assert {"fid", "is_mean", "kid_mean", "precision", "class_kl", "class_accuracy", "intra_fid"} <= set(final)
+    assert expected <= set(final)
     for got, expected in ((ra["history"][0], rb["history"][0]), (ra["metrics"]["final"], final)):
         assert got.keys() == expected.keys()
         for name in expected:

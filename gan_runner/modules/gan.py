@@ -116,7 +116,8 @@ class GAN(L.LightningModule):
         self.total_steps = total_steps
         averaging = float(optimizer.get("historical_averaging", 0.0))
         self.g_average = HistoricalAverage(self.generator.parameters(), averaging) if averaging > 0 else None
-        self.d_average = HistoricalAverage(self.discriminator.parameters(), averaging) if averaging > 0 else None
+        self.d_average = HistoricalAverage(self.discriminator.parameters(), averaging) \
+            if averaging > 0 and self.has_critic else None
         self.iteration = 0
         self._rng_to_restore = None
 
@@ -356,7 +357,8 @@ class GAN(L.LightningModule):
         for average in (self.g_average, self.d_average):
             if average is not None:
                 average.update()
-        for scheduler in self.lr_schedulers() or []:
+        schedulers = self.lr_schedulers() or []
+        for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:  # one: G's alone (no D)
             scheduler.step()
         if self.ema is not None:
             self._moving_average.update(self.iteration)

@@ -1,5 +1,6 @@
 """GLO (variant=glo): per-image codes on the sphere, the Laplacian-pyramid L1 on a tiny image by hand, what a step
 trains and moves, the Gaussian fitted to the codes, refusals, and a few steps with each option."""
+import lightning.pytorch as L
 import pytest
 import torch
 
@@ -49,12 +50,33 @@ def test_a_step_trains_g_and_moves_only_the_batch_codes_by_plain_sgd(cfg_factory
 
 
 def test_samples_come_from_the_gaussian_fitted_to_the_codes(cfg_factory, train_steps):
-    module, _ = train_steps(cfg_factory(DIGITS), steps=1)
+    module, _ = train_steps(cfg_factory([*DIGITS, "model.z_dim=3"]), steps=1)
+    # codes with a clear mean and strong correlations, so that a dropped mean, a diagonal fit or a transposed
+    # factor shows: z = (2, -1, 0.5) + A u, u ~ N(0, I)
+    mixing = torch.tensor([[1.0, 0.0, 0.0], [0.9, 0.3, 0.0], [-0.5, 0.4, 0.2]])
+    with torch.no_grad():
+        module.codes.copy_(torch.tensor([2.0, -1.0, 0.5]) + torch.randn(len(module.codes), 3) @ mixing.T)
     torch.manual_seed(0)
-    z, _ = module.sample_latent(40000)
+    z, _ = module.sample_latent(200000)
     codes = module.codes.detach()
     torch.testing.assert_close(z.mean(0), codes.mean(0), atol=0.01, rtol=0)
-    torch.testing.assert_close(torch.cov(z.T), torch.cov(codes.T), atol=0.01, rtol=0)
+    torch.testing.assert_close(torch.cov(z.T), torch.cov(codes.T), atol=0.02, rtol=0)
+
+
+class _BeforeTheStep(L.Callback):
+    """The codes and the batch's places as the first step starts."""
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx):
+        self.codes, self.index = module.codes.detach().clone(), batch[2][0]
+
+
+def test_a_real_step_moves_the_batch_codes_alone_and_g_optimizer_holds_no_code(cfg_factory, train_steps):
+    before = _BeforeTheStep()
+    module, _ = train_steps(cfg_factory(DIGITS), steps=1, callbacks=[before])
+    moved = (module.codes.detach() != before.codes).any(1).nonzero().flatten()
+    assert len(before.index) == 16 and sorted(moved.tolist()) == sorted(set(before.index.tolist()))
+    held = {id(p) for group in module.optimizers().optimizer.param_groups for p in group["params"]}
+    assert id(module.codes) not in held and held == {id(p) for p in module.generator.parameters()}
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -62,6 +84,7 @@ def test_samples_come_from_the_gaussian_fitted_to_the_codes(cfg_factory, train_s
     (["data=ring", "model=mlp"], "variant=glo reconstructs images"),
     (["optimizer.update=simultaneous"], "optimizer.update=simultaneous"), (["model.pack=2"], "model.pack=2"),
     (["variant.feature_matching=true"], "variant.feature_matching"), (["variant.projection=cube"], "sphere or ball"),
+    (["model.virtual_batch_norm=true"], "model.virtual_batch_norm"),
 ])
 def test_what_it_cannot_take_is_refused(cfg_factory, overrides, message):
     with pytest.raises(UserError, match=message):
@@ -69,7 +92,8 @@ def test_what_it_cannot_take_is_refused(cfg_factory, overrides, message):
 
 
 @pytest.mark.parametrize("extra", [[], ["variant.reconstruction=l1", "variant.code_init=gaussian"],
-                                   ["variant.reconstruction=l2", "variant.projection=ball", "optimizer=adam"]], ids=str)
+                                   ["variant.reconstruction=l2", "variant.projection=ball", "optimizer=adam",
+                                    "optimizer.lr_decay=linear", "optimizer.historical_averaging=0.1"]], ids=str)
 def test_a_few_steps_with_each_option(cfg_factory, train_steps, extra):
     cfg = cfg_factory([*DIGITS, *extra])
     validate(cfg)
@@ -78,3 +102,17 @@ def test_a_few_steps_with_each_option(cfg_factory, train_steps, extra):
     assert any(not torch.equal(a, b) for a, b in zip(before, module.generator.parameters()))
     norms = module.codes.detach().norm(dim=1)
     assert (norms <= 1 + 1e-5).all() and ("variant.projection=ball" in extra or torch.allclose(norms, torch.ones(1)))
+
+
+def test_a_finished_run_evaluated_again_loads_its_codes(cfg_factory, tmp_path):
+    from gan_runner import results
+    from gan_runner.run import run
+
+    out, settings = tmp_path / "run", [*DIGITS, "trainer.max_steps=2", "metrics.every_n_steps=0",
+                                       "metrics.num_samples=100", "trainer.enable_progress_bar=false"]
+    run(cfg_factory(settings, out))
+    first = results.read(out / "metrics.json")["metrics"]["final"]
+    run(cfg_factory([*settings, "metrics.num_samples=120"], out))  # the evaluation changed: evaluated again
+    again = results.read(out / "metrics.json")
+    assert again["status"] == "completed" and again["metrics"]["final"]["recon_pixel_mse"] > 0
+    assert again["metrics"]["final"]["fid"] != first["fid"]  # 120 samples, not the 100 read before

@@ -124,3 +124,8 @@ def test_under_bf16_autocast_the_statistics_stay_float32():
         low = net(z)
     # the bf16 input itself is off by ~0.1 here (20 in 8 bits); bf16 statistics would be off by hundreds
     assert (low.float() - exact).abs().max() < 1.0
+
+
+def test_the_issues_spelling_g_norm_virtual_batch_points_to_the_switch(cfg_factory):
+    with pytest.raises(UserError, match="model.virtual_batch_norm=true"):
+        validate(cfg_factory(["model=mlp", "data=ring", "model.g_norm=virtual_batch"]))

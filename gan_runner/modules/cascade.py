@@ -2,6 +2,7 @@
 own score ⟨v, w₁⟩ + b₁; stage k scores the part of v orthogonal to w₁ … w_{k-1} with its own w_k, so each stage
 judges what the earlier ones left. Both players' losses are the configured loss summed over the stages. The later
 stages' weights are D's (every weight constraint covers them, as it covers the score head)."""
+import torch
 from torch import Tensor, nn
 
 from gan_runner.checks import positive
@@ -10,11 +11,13 @@ from gan_runner.modules.gan import GAN
 
 
 def stage_scores(features: Tensor, heads: list[nn.Linear]) -> list[Tensor]:
-    """Each stage's scores [N]: stage k reads v less its projection on the span of the earlier stages' weights."""
-    v, basis, scores = features.flatten(1).float(), [], []
+    """Each stage's scores [N]: stage k reads v less its projection on the span of the earlier stages' weights (in
+    float32 at least: a float64 run keeps its precision)."""
+    dtype = torch.promote_types(features.dtype, torch.float32)
+    v, basis, scores = features.flatten(1).to(dtype), [], []
     for head in heads:
-        w = head.weight.view(-1).float()
-        scores.append(v @ w + head.bias.float())
+        w = head.weight.view(-1).to(dtype)
+        scores.append(v @ w + head.bias.to(dtype))
         for q in basis:  # Gram-Schmidt: w's direction within the earlier span is left out of v for the next stage
             w = w - (w @ q) * q
         q = w / w.norm().clamp_min(1e-12)

@@ -143,3 +143,16 @@ def test_the_config_builds_the_papers_default():
     loss = hydra.utils.instantiate(OmegaConf.load(CONF))
     assert isinstance(loss, losses.LikelihoodRatio)
     assert (loss.member, loss.generator) == ("cross_entropy", "minimax")
+
+
+@pytest.mark.parametrize("constraint", ["none", "gp", "sn", "clip", "noise", "gn"])
+@pytest.mark.parametrize("name", NAMES)
+def test_each_member_trains_with_each_constraint_family(cfg_factory, train_steps, name, constraint):
+    from gan_runner.validate import validate
+
+    cfg = cfg_factory(["data=ring", "model=mlp", "model.width=8", "loss=likelihood_ratio", f"loss.member={name}",
+                       f"constraint={constraint}"])
+    validate(cfg)
+    module, before = train_steps(cfg)
+    assert module.iteration == 2 and all(torch.isfinite(p).all() for p in module.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, module.generator.parameters()))

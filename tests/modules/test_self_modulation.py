@@ -31,8 +31,11 @@ def test_a_silenced_modulation_is_batchnorm_without_affine_and_z_moves_each_samp
     assert changed[0].all() and not changed[1:].any()  # sample 0's z moves sample 0's modulation only
 
 
-@pytest.mark.parametrize("model", [["model=dcgan", "data=digits", "model.width=8"],
-                                   ["model=mlp", "data=ring", "model.width=8", "model.g_norm=batch"]], ids=str)
+@pytest.mark.parametrize("model", [
+    ["model=dcgan", "data=digits", "model.width=8"], ["model=mlp", "data=ring", "model.width=8", "model.g_norm=batch"],
+    ["model=resnet", "data=mnist5k", "model.g_width=8", "model.d_width=8", "constraint=sn"],
+    *(["model=dcgan", "data=digits", "model.width=8", f"constraint={c}"] for c in ("gp", "sn", "clip", "noise", "gn"))],
+    ids=str)
 def test_self_modulated_g_trains(cfg_factory, train_steps, model):
     cfg = cfg_factory([*model, "model.self_mod=true", "model.init=normal"])
     validate(cfg)

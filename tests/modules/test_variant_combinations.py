@@ -8,9 +8,10 @@ from gan_runner.errors import UserError
 from gan_runner.validate import validate
 
 DIGITS = ["data=digits", "model.width=8"]
-VARIANTS = ["cgan", "projection", "acgan", "infogan", "catgan"]
+VARIANTS = ["cgan", "projection", "acgan", "infogan", "catgan", "semisupervised"]
 FAMILIES = ["gp", "sn", "clip", "noise"]
-WRAPPERS = {"cgan": "gn", "projection": "gran", "acgan": "gn", "infogan": "gn", "catgan": "[sn,r1]"}
+WRAPPERS = {"cgan": "gn", "projection": "gran", "acgan": "gn", "infogan": "gn", "catgan": "[sn,r1]",
+            "semisupervised": "[sn,r1]"}
 
 
 def trains(cfg_factory, train_steps, overrides):

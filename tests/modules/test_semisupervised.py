@@ -56,6 +56,20 @@ def test_the_supervised_term_is_the_cross_entropy_of_the_labelled_digits(trained
     assert term.item() == pytest.approx(expected.item(), rel=1e-5)
 
 
+def test_the_supervised_term_on_a_fixed_logit_table_by_hand(trained, monkeypatch):
+    """Labelled rows whose logits are (2, 0, 0) with label 0 and (0, 2, 0) with label 1: each costs
+    -log(e² / (e² + 2)) = log(1 + 2 e⁻²) = 0.23954, whichever rows the step draws."""
+    module, _ = trained
+    module._labelled = (torch.tensor([[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]), torch.tensor([0, 1]))
+
+    def features_are_the_inputs(side):
+        side.features = side.x
+    monkeypatch.setattr(module, "_score", features_are_the_inputs)
+    monkeypatch.setattr(module, "logits", lambda features: features)
+    term = module.d_extra(Batch(Side(torch.zeros(4, 64), None), Side(None, None), None))["d_labelled"]
+    assert term.item() == pytest.approx(math.log(1 + 2 * math.exp(-2)), rel=1e-6)
+
+
 def test_d_is_scored_as_a_classifier_of_the_held_out_digits(cfg_factory, trained):
     import hydra.utils
 

@@ -1,4 +1,5 @@
-"""AC-GAN (Odena et al. 2017): G(z, y) with the one-hot label appended to z; D stays unconditional and gets an
+"""AC-GAN (Odena et al. 2017): G(z, y) with the one-hot label appended to z (`labels=batchnorm`: through conditional
+BatchNorm instead, the conditional ResNet G of SNGAN); D stays unconditional and gets an
 auxiliary classifier on its trunk features. D minimizes the class cross-entropy of real samples, G that of its
 samples under the labels it was given. The paper's L_C also trains D's classifier on generated samples
 (`fake_class_loss: true`); the default leaves that term out, a choice with no measurement behind it: StudioGAN's
@@ -11,25 +12,26 @@ from torch import nn
 
 from gan_runner.checks import non_negative
 from gan_runner.modules.conditional import LabelConditional
-from gan_runner.nets.conditioning import ConcatGenerator
 
 
 class ACGAN(LabelConditional):
     uses_features = True
 
-    def __init__(self, *args, class_weight: float = 1.0, fake_class_loss: bool = False, **kwargs):
-        self.class_weight, self.fake_class_loss = class_weight, fake_class_loss
+    def __init__(self, *args, class_weight: float = 1.0, fake_class_loss: bool = False, labels: str = "input",
+                 **kwargs):
+        self.class_weight, self.fake_class_loss, self.g_labels = class_weight, fake_class_loss, labels
         super().__init__(*args, **kwargs)
 
     @classmethod
     def check(cls, args: dict, cfg) -> None:
         super().check(args, cfg)
         non_negative(args, "class_weight")
+        cls.check_g_labels(args.get("labels", "input"), cfg)
 
     def build_networks(self, make_generator, make_discriminator):
         critic = make_discriminator()
         critic.heads["classes"] = nn.Linear(critic.feature_dim, self.num_classes)
-        return ConcatGenerator(make_generator, self.z_dim, self.num_classes), critic
+        return self.labelled_generator(make_generator, self.g_labels), critic
 
     def class_loss(self, side):
         """Cross-entropy of D's classifier on one side's features against the labels it carries."""

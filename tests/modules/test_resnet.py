@@ -62,6 +62,27 @@ def test_resnet_trains(cfg_factory, train_steps, overrides):
     assert any(not torch.equal(a, b) for a, b in zip(before, module.generator.parameters()))
 
 
+@pytest.mark.parametrize("variant", ["cgan", "acgan"])
+def test_the_label_variants_condition_the_resnet_g_through_its_batchnorms(cfg_factory, train_steps, variant):
+    """variant.labels=batchnorm: every BatchNorm of G a class-conditional one, z as wide as the model's (no one-hot
+    appended), and the same z under two labels gives two images."""
+    from gan_runner.nets.conditioning import ConditionalBatchNorm
+
+    cfg = cfg_factory(["model=resnet", "model.g_width=8", "model.d_width=8", f"variant={variant}",
+                       "variant.labels=batchnorm", "constraint=sn"])
+    validate(cfg)
+    module, before = train_steps(cfg)
+    g = module.generator
+    assert any(isinstance(m, ConditionalBatchNorm) for m in g.modules())
+    assert not any(type(m) is nn.BatchNorm2d and m.affine for m in g.modules())
+    g.eval()
+    z = torch.randn(2, cfg.model.z_dim)
+    assert not torch.allclose(g(z, torch.tensor([0, 0])), g(z, torch.tensor([3, 3])))
+    with pytest.raises(UserError, match="has none: set model.g_norm=batch"):
+        validate(cfg_factory(["model=mlp", "data=digits", "model.g_norm=none", f"variant={variant}",
+                              "variant.labels=batchnorm"]))
+
+
 def test_its_norms_are_fixed(cfg_factory):
     with pytest.raises(UserError, match="model=resnet has BatchNorm in G and no normalization in D"):
         validate(cfg_factory(["model=resnet", "model.d_norm=batch"]))

@@ -52,7 +52,7 @@ def _keep(flat: dict, prefixes: tuple[str, ...], inside: bool) -> dict:
 NEUTRAL = {"model.pack": 1, "data.sampler": "epoch", "optimizer.g_steps": 1, "model.z_prior": "normal",
            "variant.feature_matching": False, "model.minibatch_discrimination": False, "model.minibatch_kernels": 100,
            "model.minibatch_dims": 5, "model.self_mod": False, "model.virtual_batch_norm": False,
-           "model.vbn_reference": 64}
+           "model.vbn_reference": 64, "variant.g_labels": "input"}
 
 
 def _inactive(flat: dict) -> tuple[str, ...]:

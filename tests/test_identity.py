@@ -161,3 +161,10 @@ def test_a_key_added_later_at_its_neutral_value_leaves_the_hash_of_older_folders
                     ["model.self_mod=true", "model.g_norm=batch"],
                     ["model.virtual_batch_norm=true", "model.g_norm=batch"]):
         assert hashes(cfg_factory([*TOY, *changed]))["training"] != hashes(cfg)["training"]
+    acgan = cfg_factory(["data=digits", "model.width=8", "variant=acgan"])  # AC-GAN's G conditioning came later too
+    older = acgan.copy()
+    with open_dict(older):
+        del older.variant["g_labels"]
+    assert hashes(acgan)["training"] == hashes(older)["training"]
+    assert hashes(cfg_factory(["data=digits", "model.width=8", "variant=acgan", "variant.g_labels=batchnorm"]))[
+        "training"] != hashes(acgan)["training"]

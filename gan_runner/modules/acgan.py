@@ -1,4 +1,4 @@
-"""AC-GAN (Odena et al. 2017): G(z, y) with the one-hot label appended to z (`labels=batchnorm`: through conditional
+"""AC-GAN (Odena et al. 2017): G(z, y) with the one-hot label appended to z (`g_labels=batchnorm`: through conditional
 BatchNorm instead, the conditional ResNet G of SNGAN); D stays unconditional and gets an
 auxiliary classifier on its trunk features. D minimizes the class cross-entropy of real samples, G that of its
 samples under the labels it was given. The paper's L_C also trains D's classifier on generated samples
@@ -17,16 +17,16 @@ from gan_runner.modules.conditional import LabelConditional
 class ACGAN(LabelConditional):
     uses_features = True
 
-    def __init__(self, *args, class_weight: float = 1.0, fake_class_loss: bool = False, labels: str = "input",
+    def __init__(self, *args, class_weight: float = 1.0, fake_class_loss: bool = False, g_labels: str = "input",
                  **kwargs):
-        self.class_weight, self.fake_class_loss, self.g_labels = class_weight, fake_class_loss, labels
+        self.class_weight, self.fake_class_loss, self.g_labels = class_weight, fake_class_loss, g_labels
         super().__init__(*args, **kwargs)
 
     @classmethod
     def check(cls, args: dict, cfg) -> None:
         super().check(args, cfg)
         non_negative(args, "class_weight")
-        cls.check_g_labels(args.get("labels", "input"), cfg)
+        cls.check_g_labels(args.get("g_labels", "input"), cfg, key="g_labels")
 
     def build_networks(self, make_generator, make_discriminator):
         critic = make_discriminator()

@@ -68,8 +68,9 @@ def test_the_label_variants_condition_the_resnet_g_through_its_batchnorms(cfg_fa
     appended), and the same z under two labels gives two images."""
     from gan_runner.nets.conditioning import ConditionalBatchNorm
 
+    key = "labels" if variant == "cgan" else "g_labels"  # acgan's D takes no labels
     cfg = cfg_factory(["model=resnet", "model.g_width=8", "model.d_width=8", f"variant={variant}",
-                       "variant.labels=batchnorm", "constraint=sn"])
+                       f"variant.{key}=batchnorm", "constraint=sn"])
     validate(cfg)
     module, before = train_steps(cfg)
     g = module.generator
@@ -80,7 +81,7 @@ def test_the_label_variants_condition_the_resnet_g_through_its_batchnorms(cfg_fa
     assert not torch.allclose(g(z, torch.tensor([0, 0])), g(z, torch.tensor([3, 3])))
     with pytest.raises(UserError, match="has none: set model.g_norm=batch"):
         validate(cfg_factory(["model=mlp", "data=digits", "model.g_norm=none", f"variant={variant}",
-                              "variant.labels=batchnorm"]))
+                              f"variant.{key}=batchnorm"]))
 
 
 def test_its_norms_are_fixed(cfg_factory):

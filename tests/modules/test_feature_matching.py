@@ -44,9 +44,10 @@ def test_every_variant_takes_it(cfg_factory, train_steps, variant, kept):
     assert any(not torch.equal(a, b) for a, b in zip(before, module.generator.parameters()))
 
 
-@pytest.mark.parametrize("constraint", ["gn", "noise"])
+@pytest.mark.parametrize("constraint", ["gn", "noise", "gp", "sn", "clip"])
 def test_it_trains_under_wrappers_that_differentiate_or_draw_inside_d(cfg_factory, train_steps, constraint):
-    """gn differentiates D inside its forward: the real side's features carry a graph it has freed."""
+    """Each constraint family; gn differentiates D inside its forward: the real side's features carry a graph it has
+    freed."""
     module, before = train_steps(cfg_factory([*TOY, "variant.feature_matching=true", f"constraint={constraint}"]))
     assert module.iteration == 2 and all(torch.isfinite(p).all() for p in module.generator.parameters())
 

@@ -29,6 +29,14 @@ def test_each_kernel_sums_the_closeness_to_the_other_samples_alone():
     assert torch.allclose(layer(f[:1])[:, 2:], torch.tensor([[-1.0, -1.0]]))  # alone: no other sample
 
 
+@pytest.mark.parametrize("constraint", ["clip", "noise", "gn"])
+def test_it_trains_with_the_constraint_families_it_takes(cfg_factory, train_steps, constraint):
+    """Gradient penalties are refused (per-sample gradients, below); the weight, noise and wrapper families train."""
+    module, before = train_steps(cfg_factory(["data=digits", "model.width=8", *ON, f"constraint={constraint}"]))
+    assert module.iteration == 2 and all(torch.isfinite(p).all() for p in module.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, module.generator.parameters()))
+
+
 def test_d_scores_through_it_and_a_sample_score_depends_on_the_others(cfg_factory, train_steps):
     module, before = train_steps(cfg_factory(["data=digits", "model.width=8", *ON, "constraint=sn"]))
     assert any(not torch.equal(a, b) for a, b in zip(before, module.generator.parameters()))

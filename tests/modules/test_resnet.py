@@ -52,8 +52,9 @@ def test_a_block_adds_its_residual_to_its_shortcut():
     assert isinstance(down_block(4, 4, False).shortcut, nn.Identity)  # same shape: the identity
 
 
-@pytest.mark.parametrize("overrides", [["constraint=sn"], ["constraint=gp"], ["variant=projection", "constraint=sn"],
-                                       ["variant=acgan"]], ids=" ".join)
+@pytest.mark.parametrize("overrides", [["constraint=sn"], ["constraint=gp"], ["constraint=clip"], ["constraint=noise"],
+                                       ["constraint=gn"], ["variant=projection", "constraint=sn"], ["variant=acgan"]],
+                         ids=" ".join)
 def test_resnet_trains(cfg_factory, train_steps, overrides):
     cfg = cfg_factory(["model=resnet", "model.g_width=8", "model.d_width=8", *overrides])
     validate(cfg)

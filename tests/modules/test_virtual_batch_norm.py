@@ -81,7 +81,9 @@ def test_the_reference_statistics_carry_g_gradients_as_in_the_authors_code():
 
 @pytest.mark.parametrize("model", [["model=dcgan", "data=digits", "model.width=8", "constraint=gp"],
                                    ["model=mlp", "data=ring", "model.width=8", "model.g_norm=batch", "constraint=sn"],
-                                   ["variant=cgan", "model=dcgan", "data=digits", "model.width=8"]], ids=str)
+                                   ["variant=cgan", "model=dcgan", "data=digits", "model.width=8"],
+                                   *(["model=dcgan", "data=digits", "model.width=8", f"constraint={c}"]
+                                     for c in ("clip", "noise", "gn"))], ids=str)
 def test_a_virtual_batch_normed_g_trains_and_keeps_its_reference(cfg_factory, train_steps, model):
     cfg = cfg_factory([*model, "model.virtual_batch_norm=true", "model.vbn_reference=12", "model.init=normal"])
     validate(cfg)

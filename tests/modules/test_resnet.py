@@ -53,7 +53,8 @@ def test_a_block_adds_its_residual_to_its_shortcut():
 
 
 @pytest.mark.parametrize("overrides", [["constraint=sn"], ["constraint=gp"], ["constraint=clip"], ["constraint=noise"],
-                                       ["constraint=gn"], ["variant=projection", "constraint=sn"], ["variant=acgan"]],
+                                       ["constraint=gn"], ["variant=projection", "constraint=sn"], ["variant=acgan"],
+                                       ["model.minibatch_discrimination=true", "constraint=sn"]],
                          ids=" ".join)
 def test_resnet_trains(cfg_factory, train_steps, overrides):
     cfg = cfg_factory(["model=resnet", "model.g_width=8", "model.d_width=8", *overrides])

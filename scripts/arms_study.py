@@ -109,8 +109,8 @@ def arm_overrides(study: dict, arm: str, args) -> list[str]:
 
 
 def train_times(folder: Path) -> list[float]:
-    return [json.loads(p.read_text())["train_time_s"] for p in sorted(folder.glob("seed*/metrics.json"))
-            if json.loads(p.read_text()).get("status") == "completed"]
+    found = [json.loads(p.read_text()) for p in sorted(folder.glob("seed*/metrics.json"))]
+    return [record["train_time_s"] for record in found if record.get("status") == "completed"]
 
 
 def calibrate(study: dict, arm: str, args) -> dict:

@@ -64,6 +64,8 @@ class GAN(L.LightningModule):
     feature_matching_refusal: str | None = None
     #: False for a variant without D (GLO): no D steps, no D optimizer.
     has_critic = True
+    #: False where an average of G's weights would not fit the variant (GLO: its codes follow the live G): no EMA.
+    averages_generator = True
 
     @classmethod
     def check(cls, args: dict, cfg) -> None:
@@ -111,7 +113,7 @@ class GAN(L.LightningModule):
         self.simultaneous = optimizer.get("update", "alternating") == "simultaneous"
         self.consensus = float(optimizer.get("consensus", 0.0))  # γ of consensus optimization (modules/consensus.py)
         self._joint = False  # see joint_graph
-        self.ema_decay = float(optimizer.get("ema_decay", 0.0))
+        self.ema_decay = float(optimizer.get("ema_decay", 0.0)) if self.averages_generator else 0.0
         self.ema = copy.deepcopy(self.generator).requires_grad_(False) if self.ema_decay > 0 else None
         self.total_steps = total_steps
         averaging = float(optimizer.get("historical_averaging", 0.0))

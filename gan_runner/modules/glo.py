@@ -66,13 +66,13 @@ class NoCritic(nn.Module):
 
 class GLO(GAN):
     has_critic = False
+    averages_generator = False  # the codes follow the live G (the module docstring)
 
     def __init__(self, *args, reconstruction: str = "laplacian", code_lr: float = 10.0, code_init: str = "pca",
                  projection: str = "sphere", **kwargs):
         self.reconstruction, self.code_lr, self.code_init = LOSSES[reconstruction], code_lr, code_init
         self.projection = projection
         super().__init__(*args, **kwargs)
-        self.ema = None  # the codes follow the live G (the module docstring)
         self.codes = nn.Parameter(torch.empty(0, self.z_dim), requires_grad=False)  # sized by training_data
         self._codes_ready, self._data = False, None
 
@@ -130,9 +130,6 @@ class GLO(GAN):
             self._codes_ready = True
         super().on_train_start()
 
-    def player_modules(self):
-        return {"g": [self.generator], "d": []}  # the codes take their own SGD step (after_g_step)
-
     def sample_latent(self, n, labels=None, real=None, index=None):
         """The batch's codes in training; draws from the Gaussian fitted to the codes in evaluation."""
         if index is not None:
@@ -151,6 +148,7 @@ class GLO(GAN):
         return sum(terms.values()), {"g_loss": terms["g_recon"], **terms}
 
     def after_g_step(self) -> None:
+        """The codes' own SGD step (G's optimizer holds none of them)."""
         grad = self.codes.grad
         distributed.average_gradients([self.codes])
         with torch.no_grad():

@@ -99,6 +99,7 @@ def test_a_few_steps_with_each_option(cfg_factory, train_steps, extra):
     validate(cfg)
     module, before = train_steps(cfg, steps=2)
     assert module.iteration == 2 and not list(module.discriminator.parameters())
+    assert module.ema is None and module.sampler() is module.generator  # optimizer.ema_decay=0.999: no EMA for GLO
     assert any(not torch.equal(a, b) for a, b in zip(before, module.generator.parameters()))
     norms = module.codes.detach().norm(dim=1)
     assert (norms <= 1 + 1e-5).all() and ("variant.projection=ball" in extra or torch.allclose(norms, torch.ones(1)))

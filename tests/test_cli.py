@@ -161,6 +161,25 @@ def test_a_refusal_is_one_line_from_the_command_itself(tmp_path):
     assert out.stdout == "" and not run_dir.exists()
 
 
+@pytest.mark.parametrize("blocked", ["a file in its place", "a read-only folder"])
+def test_an_unwritable_cache_is_one_line_before_any_training(tmp_path, refused, blocked):
+    cache, run_dir = tmp_path / "blocked_cache", tmp_path / "run"
+    if blocked == "a file in its place":
+        cache.write_text("not a folder")
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root writes into read-only folders")
+        cache.mkdir(mode=0o555)
+    err = refused(["data=digits", "model=mlp", "trainer.max_steps=2", "metrics.every_n_steps=0",
+                   "trainer.enable_progress_bar=false", f"hydra.run.dir={run_dir}"],
+                  env={"GAN_RUNNER_CACHE": str(cache)})
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"gan-runner: error: cache folder {cache} cannot be written ("), err
+    assert lines[0].endswith("set GAN_RUNNER_CACHE (or metrics.cache_dir) to a folder you can write, or make this one "
+                             "writable")
+    assert not (run_dir / "metrics.json").exists() and not (run_dir / "checkpoints").exists()
+
+
 def test_wandb_online_without_credentials_is_refused(tmp_path, refused):
     run_dir = tmp_path / "run"
     env = {**{k: None for k in os.environ if k.startswith("WANDB_")}, "WANDB_MODE": None, "HOME": str(tmp_path),

@@ -57,7 +57,7 @@ GLO = ["variant=glo", "data=digits", "model=dcgan", "model.width=4", "constraint
     "data", [[], EPOCHS, ["variant=infogan"], ["variant=ebgan", "loss=energy"], ["variant=vaegan"], GLO],
     ids=["within an epoch", "across epochs", "infogan", "ebgan", "vaegan", "glo"]
 )
-def test_straight_equals_crash_and_resume(cfg_factory, tmp_path, monkeypatch, data):
+def test_straight_equals_crash_and_resume(cfg_factory, seeded_cache, tmp_path, monkeypatch, data):
     straight, split = tmp_path / "straight", tmp_path / "split"
     run(cfg_factory([*SETTINGS, *data, "trainer.max_steps=12"], straight))
 

@@ -105,7 +105,7 @@ def test_a_few_steps_with_each_option(cfg_factory, train_steps, extra):
     assert (norms <= 1 + 1e-5).all() and ("variant.projection=ball" in extra or torch.allclose(norms, torch.ones(1)))
 
 
-def test_a_finished_run_evaluated_again_loads_its_codes(cfg_factory, tmp_path):
+def test_a_finished_run_evaluated_again_loads_its_codes(cfg_factory, seeded_cache, tmp_path):
     from gan_runner import results
     from gan_runner.run import run
 

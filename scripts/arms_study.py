@@ -63,7 +63,7 @@ STUDIES = {
     "ebgan_margin": {  # tuning: run with --first-seed 0; the best mean FID's margin goes into experiment=ebgan
         "title": "EBGAN's margin m, chosen on the tuning seeds (the default run's nets, λ_PT 0.1)",
         "base": ["variant=ebgan", "loss=energy"],
-        "arms": {f"m{m}": [f"loss.margin={m}"] for m in (0.1, 0.3, 1.0, 3.0)},
+        "arms": {f"m{m}": [f"loss.margin={m}"] for m in (0.03, 0.1, 0.3, 1.0, 3.0)},
         "metrics": COVERAGE,
     },
     "ebgan_pt": {

@@ -60,7 +60,7 @@ def test_help_lists_groups_and_options(tmp_path):
     assert "trainer:\n  max_steps: 3600" in out.stdout  # defaults are listed too
     footer = " ".join(out.stdout.split())  # the variants' presets are named in the footer
     assert "Presets of the variants (experiment=, each with its paper's settings on mnist5k): cgan, projection, " \
-           "acgan, infogan, catgan;" in footer
+           "acgan, infogan, catgan, ebgan, vaegan, deepsim, glo;" in footer
     launchers = sorted(p.stem for p in (conf / "hydra" / "launcher").glob("*.yaml"))
     assert all(f"{name} (" in out.stdout for name in launchers)  # Hydra's own group, listed by our footer
 

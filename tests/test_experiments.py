@@ -9,7 +9,8 @@ from gan_runner.validate import validate
 PRESETS = sorted(p.stem for p in (Path(__file__).parents[1] / "gan_runner" / "conf" / "experiment").glob("*.yaml"))
 REQUIRED = {"gan_2014", "dcgan", "lsgan", "wgan", "wgan_gp", "wgan_div", "sngan", "gngan", "grangan", "fgan_kl",
             "fgan_reverse_kl", "fgan_pearson", "fgan_hellinger", "fgan_js",
-            "cgan", "projection", "acgan", "infogan", "catgan"}  # one per variant of labels and codes
+            "cgan", "projection", "acgan", "infogan", "catgan",  # one per variant of labels and codes
+            "ebgan", "vaegan", "deepsim", "glo"}  # and per variant with an autoencoder, an encoder or codes
 
 
 def test_every_preset_of_the_seeds_exists():
@@ -99,3 +100,6 @@ def test_variant_presets_carry_their_papers_settings(cfg_factory):
     assert catgan.variant.marginal_weight == 3.0  # the YAML says why
     assert list(catgan.constraint) == ["sn", "noise"] and catgan.constraint.noise.sigma == 0.3
     assert (catgan.model.discriminator.width, catgan.model.generator.width) == (16, 32)  # the YAML says why
+    ebgan = cfg_factory(["experiment=ebgan"])  # the paper's pull-away weight, the margin chosen on seeds 0-1
+    assert (ebgan.variant.name, ebgan.data.name, ebgan.loss._target_) == ("ebgan", "mnist5k", "gan_runner.losses.Energy")
+    assert (ebgan.variant.pt_weight, ebgan.loss.margin) == (0.1, 0.1)

@@ -5,10 +5,10 @@ from the first (the reference) with an exact permutation test.
     .venv/bin/python scripts/arms_study.py STUDY [--seeds 6] [--jobs 2] [--arms A B ...]
         [--out outputs/arms_study] [--docs docs] [--override KEY=VALUE ...] [--table-only]
 
-Studies: see STUDIES below (`cascade`, `resnet`, `glo`, `ebgan_margin`, `ebgan_pt`, `vaegan`, `deepsim`). Every
-arm is one `gan-runner -m hydra/launcher=cpus` multirun over seeds 100, 101, ... (no preset was tuned on them; a
-tuning study such as `ebgan_margin` takes `--first-seed 0`) into <out>/<study>/<arm>/seed<k>, so the same command
-resumes.
+Studies: see STUDIES below (`cascade`, `resnet`, `glo`, `ebgan_margin`, `ebgan_pt`, `vaegan`, `vaegan_gamma`,
+`deepsim`). Every arm is one `gan-runner -m hydra/launcher=cpus` multirun over seeds 100, 101, ... (no preset was
+tuned on them; a tuning study such as `ebgan_margin` takes `--first-seed 0`) into <out>/<study>/<arm>/seed<k>, so the
+same command resumes.
 A study `at_equal_time` first times each arm (two short probes, two seeds each, run as the arms will run, --jobs at
 once): its iterations are then set so that each arm's training takes the study's budget of seconds; the timing is
 kept in <out>/<study>/calibration.json and used again on resume. Writes docs/<study>.md (the reading written by hand
@@ -78,6 +78,13 @@ STUDIES = {
         "arms": {"vaegan": [], "vae": ["variant.gan_weight=0", "variant.recon_space=pixel"]},
         "metrics": {"fid": "lower", "recon_fid": "lower", "recon_pixel_mse": "lower", "recon_feature_mse": "lower",
                     "classes_covered": "higher"},
+        "pictures": ["final.png", "final_reconstructions.png"],
+    },
+    "vaegan_gamma": {  # tuning: run with --first-seed 0; the best mean FID's γ would go into experiment=vaegan
+        "title": "VAE-GAN's γ (L_llike against G's GAN term), chosen on the tuning seeds",
+        "base": ["experiment=vaegan"],
+        "arms": {f"g{g}": [f"variant.gamma={g}"] for g in (0.001, 0.01, 0.1, 1.0)},
+        "metrics": {"fid": "lower", "recon_fid": "lower", "recon_pixel_mse": "lower", "classes_covered": "higher"},
         "pictures": ["final.png", "final_reconstructions.png"],
     },
     "deepsim": {

@@ -101,5 +101,6 @@ def test_variant_presets_carry_their_papers_settings(cfg_factory):
     assert list(catgan.constraint) == ["sn", "noise"] and catgan.constraint.noise.sigma == 0.3
     assert (catgan.model.discriminator.width, catgan.model.generator.width) == (16, 32)  # the YAML says why
     ebgan = cfg_factory(["experiment=ebgan"])  # the paper's pull-away weight, the margin chosen on seeds 0-1
-    assert (ebgan.variant.name, ebgan.data.name, ebgan.loss._target_) == ("ebgan", "mnist5k", "gan_runner.losses.Energy")
+    assert (ebgan.variant.name, ebgan.data.name) == ("ebgan", "mnist5k")
+    assert ebgan.loss._target_ == "gan_runner.losses.Energy"
     assert (ebgan.variant.pt_weight, ebgan.loss.margin) == (0.1, 0.1)

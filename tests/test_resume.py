@@ -48,14 +48,16 @@ EPOCHS = ["data.source.n=600", "data.batch_size=64"]
 
 # InfoGAN: a variant with a head of its own on D's trunk (Q) and codes drawn beside the noise; EBGAN: D an
 # autoencoder, with a decoder of its own; VAE-GAN: an encoder on G's side, drawing its posterior noise; GLO: no D,
-# a code per image stepped by hand (images: the digits at width 4)
-GLO = ["variant=glo", "data=digits", "model=dcgan", "model.width=4", "constraint=none", "optimizer.lr_g=0.01",
-       "metrics.extractor=random"]
+# a code per image stepped by hand (images: the digits at width 4); DeePSiM: G an encoder-decoder of the real batch
+# (its fixed comparator, no part of the state, left out)
+DIGITS = ["data=digits", "model=dcgan", "model.width=4", "metrics.extractor=random"]
+GLO = ["variant=glo", *DIGITS, "constraint=none", "optimizer.lr_g=0.01"]
 
 
 @pytest.mark.parametrize(
-    "data", [[], EPOCHS, ["variant=infogan"], ["variant=ebgan", "loss=energy"], ["variant=vaegan"], GLO],
-    ids=["within an epoch", "across epochs", "infogan", "ebgan", "vaegan", "glo"]
+    "data", [[], EPOCHS, ["variant=infogan"], ["variant=ebgan", "loss=energy"], ["variant=vaegan"], GLO,
+             ["variant=deepsim", *DIGITS, "variant.feature_weight=0"]],
+    ids=["within an epoch", "across epochs", "infogan", "ebgan", "vaegan", "glo", "deepsim"]
 )
 def test_straight_equals_crash_and_resume(cfg_factory, seeded_cache, tmp_path, monkeypatch, data):
     straight, split = tmp_path / "straight", tmp_path / "split"
@@ -80,6 +82,7 @@ def test_straight_equals_crash_and_resume(cfg_factory, seeded_cache, tmp_path, m
     assert "variant=ebgan" not in data or any(".decoder." in key for key in sd_a)  # and EBGAN's decoder
     assert "variant=vaegan" not in data or any(key.startswith("encoder.") for key in sd_a)  # and VAE-GAN's encoder
     assert "variant=glo" not in data or sd_a["codes"].shape == (1797, 100)  # and GLO's codes
+    assert "variant=deepsim" not in data or any(key.startswith("generator.encoder") for key in sd_a)  # G's encoder
     for o_a, o_b in zip(opt_a, opt_b):
         for (_, s_a), (_, s_b) in zip(sorted(o_a["state"].items()), sorted(o_b["state"].items())):
             assert_same(s_a, s_b)

@@ -76,6 +76,9 @@ class VAEGAN(GAN):
         if args.get("recon_space", "critic") not in SPACES:
             raise UserError(f"variant.recon_space={args['recon_space']!r}: choose critic (D's features, the paper's) "
                             "or pixel")
+        if cfg.model.get("z_prior", "normal") != "normal":
+            raise UserError(f"variant=vaegan's KL pulls the codes toward N(0, I), and model.z_prior="
+                            f"{cfg.model.z_prior} would draw G's samples elsewhere: set model.z_prior=normal")
         if cfg.optimizer.get("consensus", 0.0) > 0:
             raise UserError("variant=vaegan keeps L_llike from training D's features, and consensus optimization's "
                             "joint field would train them through it: set optimizer.consensus=0")

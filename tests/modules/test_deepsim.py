@@ -12,9 +12,8 @@ DIGITS = ["data=digits", "model.width=8", "variant=deepsim", "variant.comparator
 
 def _terms(module, real):
     batch = module._play(real, None, train_generator=True)
-    with module._frozen_discriminator():
-        module._score(batch.fake)
-        return batch, {**module.g_adversarial(batch, None), **module.g_extra(batch)}
+    logs = module.g_objective(batch)[1]  # G's own objective: D frozen by it, not by the test
+    return batch, {name: term for name, term in logs.items() if name != "g_loss"}
 
 
 def test_g_reconstructs_its_real_batch_and_each_term_is_its_formula(cfg_factory, train_steps, seeded_cache):
@@ -63,3 +62,25 @@ def test_a_few_steps_with_each_constraint_family(cfg_factory, train_steps, seede
 def test_what_it_cannot_take_is_refused(cfg_factory, overrides, message):
     with pytest.raises(UserError, match=message):
         validate(cfg_factory([*DIGITS, *overrides]))
+
+
+def test_the_default_comparator_is_a_draw_of_its_own_not_the_evaluations_lenet(cfg_factory, train_steps,
+                                                                               seeded_cache, digits_lenet,
+                                                                               monkeypatch):
+    from gan_runner.metrics import extractor
+
+    trained = []
+
+    def at_initialization(data, seed):  # the seed's LeNet before training: its weights are the seed's, in no time
+        trained.append(seed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = extractor.LeNetFeatures(data.x.shape[1], data.num_classes)
+        return model, {"heldout_accuracy": 0.0, "n_train": 0, "n_heldout": 0}
+
+    monkeypatch.setattr(extractor, "_train", at_initialization)
+    module, _ = train_steps(cfg_factory(["data=digits", "model.width=8", "variant=deepsim"]), steps=1)
+    assert trained == [1]  # the comparator's seed; the evaluation's LeNet (seed 0) is the cache's, untouched
+    comparator, evaluation = module._comparator[0].state_dict(), digits_lenet.model.state_dict()
+    assert comparator.keys() == evaluation.keys()
+    assert not any(torch.equal(comparator[k], evaluation[k]) for k in comparator if comparator[k].numel() > 1)

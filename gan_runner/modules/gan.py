@@ -117,9 +117,10 @@ class GAN(L.LightningModule):
         self.ema = copy.deepcopy(self.generator).requires_grad_(False) if self.ema_decay > 0 else None
         self.total_steps = total_steps
         averaging = float(optimizer.get("historical_averaging", 0.0))
-        self.g_average = HistoricalAverage(self.generator.parameters(), averaging) if averaging > 0 else None
-        self.d_average = HistoricalAverage(self.discriminator.parameters(), averaging) \
-            if averaging > 0 and self.has_critic else None
+        players = {name: [p for net in nets for p in net.parameters()] for name, nets in self.player_modules().items()}
+        # each player's every trained network (VAE-GAN's encoder beside G), as its optimizer's
+        self.g_average = HistoricalAverage(players["g"], averaging) if averaging > 0 else None
+        self.d_average = HistoricalAverage(players["d"], averaging) if averaging > 0 and players["d"] else None
         self.iteration = 0
         self._rng_to_restore = None
 

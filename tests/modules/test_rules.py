@@ -35,6 +35,13 @@ def test_linear_decay_and_averaging_in_training(cfg_factory, train_steps):
     assert module.g_average.count.item() == 5 and module.d_average.count.item() == 5
 
 
+def test_historical_averaging_covers_every_network_a_player_trains(cfg_factory, train_steps):
+    module, _ = train_steps(cfg_factory(["data=ring", "model=mlp", "model.width=8", "variant=vaegan", "loss=minimax",
+                                         "optimizer.historical_averaging=0.1"]), steps=1)
+    averaged = {id(p) for p in module.g_average.params}
+    assert averaged == {id(p) for net in (module.generator, module.encoder) for p in net.parameters()}
+
+
 def sgd_step(net, grads, lr):
     return [p.detach() - lr * g for p, g in zip(net.parameters(), grads)]
 

@@ -6,7 +6,8 @@ full-covariance Gaussian fitted to the codes.
 - The codes: at the start of training (not on a resume, which loads them), the images' coordinates on their top
   z_dim principal directions (`code_init=pca`, the paper's usual choice; the directions from at most 10,000 images,
   the projection chunk by chunk) or N(0, I) (`code_init=gaussian`), projected; after every G step each code of the
-  batch takes a plain SGD step at `code_lr` and is projected again: z / ‖z‖ (`projection=sphere`, the paper's words)
+  batch takes a plain SGD step at `code_lr` (times G's learning-rate schedule, `optimizer.lr_decay`) and is projected
+  again: z / ‖z‖ (`projection=sphere`, the paper's words)
   or z / max(1, ‖z‖) (`ball`, its formula's and the first version's). Plain SGD leaves codes outside the batch where
   they are (a momentum optimizer would move them all every step) and keeps no state: the codes in the checkpoint are
   all a resume needs. The loss is a mean over the batch, so a code's step shrinks as the batch grows (`code_lr` is
@@ -151,9 +152,10 @@ class GLO(GAN):
         """The codes' own SGD step (G's optimizer holds none of them)."""
         grad = self.codes.grad
         distributed.average_gradients([self.codes])
+        schedule = self.optimizers().param_groups[0]["lr"] / float(self.opt_cfg["lr_g"])  # G's decay applies too
         with torch.no_grad():
             rows = grad.abs().sum(1).nonzero().flatten()  # the batch's codes: the only ones with a gradient
-            self.codes[rows] = project(self.codes[rows] - self.code_lr * grad[rows], self.projection)
+            self.codes[rows] = project(self.codes[rows] - schedule * self.code_lr * grad[rows], self.projection)
         self.codes.grad = None
 
     def variant_metrics(self, evaluation):

@@ -47,6 +47,11 @@ def test_a_step_trains_g_and_moves_only_the_batch_codes_by_plain_sgd(cfg_factory
     others = torch.ones(len(before), dtype=torch.bool)
     others[index] = False
     assert torch.equal(module.codes[others].detach(), before[others]) and module.codes.grad is None
+    # G's learning-rate schedule scales the codes' step too (optimizer.lr_decay): at half G's rate, half the step
+    module.optimizers().param_groups[0]["lr"] = module.opt_cfg["lr_g"] / 2
+    before, module.codes.grad = module.codes.detach().clone(), grads[0]
+    module.after_g_step()
+    torch.testing.assert_close(module.codes[index].detach(), project(before[index] - 1.5 * grads[0][index], "sphere"))
 
 
 def test_samples_come_from_the_gaussian_fitted_to_the_codes(cfg_factory, train_steps):

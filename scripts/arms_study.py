@@ -144,7 +144,10 @@ def iterations(study: dict, arm: str, args) -> list[str]:
     path = Path(args.out) / args.study / "calibration.json"
     known = json.loads(path.read_text()) if path.exists() else {}
     if arm not in known:
-        known[arm] = calibrate(study, arm, args)
+        timing = calibrate(study, arm, args)
+        # another process of the study (other --arms) may have written its arms' timings meanwhile: keep them
+        known = json.loads(path.read_text()) if path.exists() else {}
+        known[arm] = timing
         path.write_text(json.dumps(known, indent=1))
     timing = known[arm]
     return [f"trainer.max_steps={max(int((budget - timing['fixed_seconds']) / timing['seconds_per_iteration']), 1)}"]

@@ -36,3 +36,18 @@ def test_equal_time_fills_the_budget_from_the_calibration_and_an_unbudgeted_stud
     args = argparse.Namespace(out=str(tmp_path), study="resnet")
     assert STUDY["iterations"]({"at_equal_time": 300}, "a", args) == ["trainer.max_steps=580"]  # (300 - 10) / 0.5
     assert STUDY["iterations"]({}, "a", args) == []
+
+
+def test_a_calibration_keeps_the_timings_another_process_wrote_meanwhile(tmp_path, monkeypatch):
+    """Two processes of one study (--arms split between them) calibrate at once: neither drops the other's arm."""
+    (tmp_path / "glo").mkdir()
+    path = tmp_path / "glo" / "calibration.json"
+
+    def calibrate(study, arm, args):  # while this arm's probes run, the other process writes its arm
+        path.write_text(json.dumps({"gan": {"seconds_per_iteration": 0.1, "fixed_seconds": 0.0}}))
+        return {"seconds_per_iteration": 0.5, "fixed_seconds": 10.0}
+
+    monkeypatch.setitem(STUDY["iterations"].__globals__, "calibrate", calibrate)
+    args = argparse.Namespace(out=str(tmp_path), study="glo")
+    assert STUDY["iterations"]({"at_equal_time": 300}, "glo", args) == ["trainer.max_steps=580"]
+    assert set(json.loads(path.read_text())) == {"gan", "glo"}

@@ -45,6 +45,12 @@ OWN_PROCESS = {
                                  "| toy | 2 | "),
     "repro_pacgan.py": (["--steps", "2", "--every", "1", "--trials", "2", "--packs", "2", "--data", "ring", "--jobs",
                          "1", "--out", "{tmp}/out", "--docs", "{tmp}"], "| PacGAN2 | "),
+    "sampler_study.py": (["--ring-seeds", "2", "--data", "ring", "--jobs", "1", "--override", "trainer.max_steps=2",
+                          "--out", "{tmp}/out", "--docs", "{tmp}"], "| ring | w1 (lower) | "),
+    "dirac_table.py": (["--losses", "minimax", "--methods", "none", "--time", "1", "--jobs", "1", "--out",
+                        "{tmp}/out", "--docs", "{tmp}"], "6 runs in"),
+    "shapes_folder.py": (["{tmp}/images", "--n", "4", "--size", "8"], "4 images of 8 px in"),
+    # last: they need the session's digits LeNet, which worker gw0 trains while the others run
     "semisupervised_proof.py": (["--labelled", "1", "--seeds", "1", "--jobs", "1", "--out", "{tmp}/out", "--docs",
                                  "{tmp}", *(f"--override={o}" for o in (
                                      "data=digits", "model.width=4", "trainer.max_steps=2", "metrics.extractor=random",
@@ -55,11 +61,6 @@ OWN_PROCESS = {
                            "data=digits", "model.width=4", "trainer.max_steps=2", "metrics.extractor=random",
                            "metrics.num_samples=100", "metrics.kid_subset_size=50"))],
                       "| seeds completed | 1/1 |"),  # the table's numbers: tests/scripts/test_arms_study.py
-    "sampler_study.py": (["--ring-seeds", "2", "--data", "ring", "--jobs", "1", "--override", "trainer.max_steps=2",
-                          "--out", "{tmp}/out", "--docs", "{tmp}"], "| ring | w1 (lower) | "),
-    "dirac_table.py": (["--losses", "minimax", "--methods", "none", "--time", "1", "--jobs", "1", "--out",
-                        "{tmp}/out", "--docs", "{tmp}"], "6 runs in"),
-    "shapes_folder.py": (["{tmp}/images", "--n", "4", "--size", "8"], "4 images of 8 px in"),
 }
 # scripts whose tiny runs score the 8 px digits' classes: their cache starts with the session's digits LeNet, which
 # each would otherwise train first (most of a tiny run's time)
@@ -79,9 +80,15 @@ def arguments(args: list[str], tmp: Path) -> list[str]:
     return [a.replace("{tmp}", str(tmp)) for a in args]
 
 
-def own_process(name: str, tmp: Path, lenet_cache: Path) -> subprocess.CompletedProcess:
+def lenet_cache(request, name: str) -> Path | None:
+    """The session's digits LeNet folder for a script that needs it, asked for only then: under xdist worker gw0
+    trains it first while this file's heavy tests start on the other worker, which must not wait for it."""
+    return request.getfixturevalue("digits_lenet").cache if name in SCORE_DIGIT_CLASSES else None
+
+
+def own_process(name: str, tmp: Path, lenet_cache: Path | None) -> subprocess.CompletedProcess:
     tmp.mkdir(parents=True)
-    if name in SCORE_DIGIT_CLASSES:
+    if lenet_cache is not None:
         shutil.copytree(lenet_cache, tmp / "cache")
     # one thread each: tiny runs gain nothing from more, and the suite shares the cores
     env = {**os.environ, "GAN_RUNNER_CACHE": str(tmp / "cache"), "WANDB_MODE": "offline", "WANDB_SILENT": "true",
@@ -91,7 +98,7 @@ def own_process(name: str, tmp: Path, lenet_cache: Path) -> subprocess.Completed
 
 
 @pytest.fixture(scope="module")
-def started(request, tmp_path_factory, digits_lenet):
+def started(request, tmp_path_factory):
     """The selected own-process scripts, AT_ONCE at a time, from the first test of this file that runs a script
     (the in-process ones run meanwhile); none under xdist, whose every worker would start them all."""
     selected = [] if "PYTEST_XDIST_WORKER" in os.environ else [
@@ -99,7 +106,7 @@ def started(request, tmp_path_factory, digits_lenet):
         if item.originalname == "test_a_script_runs_in_its_own_process"]
     root = tmp_path_factory.mktemp("scripts")
     pool = ThreadPoolExecutor(AT_ONCE)
-    yield {name: pool.submit(own_process, name, root / name.removesuffix(".py"), digits_lenet.cache)
+    yield {name: pool.submit(own_process, name, root / name.removesuffix(".py"), lenet_cache(request, name))
            for name in selected}
     pool.shutdown(cancel_futures=True)  # after a failure with -x: the scripts not started yet never start
 
@@ -125,7 +132,8 @@ def test_a_script_runs_in_this_process(name, started, tmp_path, monkeypatch, cap
 
 @pytest.mark.heavy
 @pytest.mark.parametrize("name", OWN_PROCESS)
-def test_a_script_runs_in_its_own_process(name, started, tmp_path, digits_lenet):
-    done = started[name].result() if name in started else own_process(name, tmp_path / "run", digits_lenet.cache)
+def test_a_script_runs_in_its_own_process(name, started, tmp_path, request):
+    done = started[name].result() if name in started else own_process(name, tmp_path / "run",
+                                                                      lenet_cache(request, name))
     assert done.returncode == 0, done.stderr[-3000:]
     assert OWN_PROCESS[name][1] in done.stdout
